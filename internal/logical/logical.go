@@ -1,0 +1,142 @@
+// Package logical is the contract between the core and everything that
+// answers requests: secrets engines, auth methods and the system backend.
+// It is transport neutral: nothing here knows about HTTP.
+//
+// A Backend receives a *Request whose Path is relative to its mount and whose
+// Storage is a view private to that mount; it answers a *Response or an
+// error. Errors that a client may see are *Error values (see errors.go);
+// any other error is treated as internal and never shown to the client.
+package logical
+
+import (
+	"context"
+	"crypto/tls"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/storage"
+)
+
+// Operation is what a request asks for. Its string values are Vault's
+// capability names, which policies are written in.
+type Operation string
+
+// The operations, as Vault names them.
+const (
+	ReadOperation   Operation = "read"
+	CreateOperation Operation = "create"
+	UpdateOperation Operation = "update"
+	PatchOperation  Operation = "patch"
+	DeleteOperation Operation = "delete"
+	ListOperation   Operation = "list"
+)
+
+// Connection describes the network peer of a request.
+type Connection struct {
+	RemoteAddr string
+	TLS        *tls.ConnectionState
+}
+
+// Request is one call to a backend.
+type Request struct {
+	ID        string
+	Operation Operation
+	// Path is relative to the mount while a backend handles it; the core
+	// sees the full path ("secret/data/app").
+	Path string
+	Data map[string]any
+	// Query holds URL query parameters of reads and lists (e.g. "version").
+	Query map[string][]string
+	// ClientToken is the token presented by the caller, if any.
+	ClientToken string
+	Headers     map[string][]string
+	Connection  *Connection
+
+	// Filled in by the core before a backend sees the request.
+	MountPoint    string
+	MountType     string
+	MountAccessor string
+	Storage       storage.Store
+	// Token describes the caller once the core has authenticated it.
+	Token *TokenInfo
+
+	// WrapTTL asks for the response to be wrapped (X-Vault-Wrap-TTL).
+	WrapTTL time.Duration
+	// Unauthenticated marks a request to a path that needs no token
+	// (sys/health, auth/*/login, ...).
+	Unauthenticated bool
+}
+
+// TokenInfo is what a backend may know of the caller's token. It never
+// carries the token ID itself.
+type TokenInfo struct {
+	Accessor    string
+	Policies    []string
+	DisplayName string
+	EntityID    string
+	Meta        map[string]string
+	Root        bool
+}
+
+// Response is a backend's answer.
+type Response struct {
+	Data     map[string]any
+	Auth     *Auth
+	Secret   *Secret
+	WrapInfo *WrapInfo
+	Warnings []string
+	// StatusCode overrides the default HTTP status (200, or 204 without a
+	// body). Only the few sys endpoints that Vault gives special codes use it.
+	StatusCode int
+	// Raw, when set, is written to the client as is instead of the JSON
+	// envelope (for sys/health and similar endpoints whose body is the data).
+	Raw any
+}
+
+// Auth is the auth block of a login or token creation.
+type Auth struct {
+	ClientToken   string            `json:"client_token"`
+	Accessor      string            `json:"accessor"`
+	Policies      []string          `json:"policies"`
+	TokenPolicies []string          `json:"token_policies"`
+	Metadata      map[string]string `json:"metadata"`
+	LeaseDuration int               `json:"lease_duration"`
+	Renewable     bool              `json:"renewable"`
+	EntityID      string            `json:"entity_id"`
+	TokenType     string            `json:"token_type"`
+	Orphan        bool              `json:"orphan"`
+	NumUses       int               `json:"num_uses"`
+
+	// Set by auth methods that want the core to mint the token.
+	TTL         time.Duration `json:"-"`
+	MaxTTL      time.Duration `json:"-"`
+	Period      time.Duration `json:"-"`
+	DisplayName string        `json:"-"`
+}
+
+// Secret describes a leased secret in a response.
+type Secret struct {
+	LeaseID   string
+	TTL       time.Duration
+	MaxTTL    time.Duration
+	Renewable bool
+	// InternalData is kept with the lease and handed back on renew/revoke.
+	InternalData map[string]any
+}
+
+// WrapInfo is the wrap_info block of a wrapped response.
+type WrapInfo struct {
+	Token           string    `json:"token"`
+	Accessor        string    `json:"accessor"`
+	TTL             int       `json:"ttl"`
+	CreationTime    time.Time `json:"creation_time"`
+	CreationPath    string    `json:"creation_path"`
+	WrappedAccessor string    `json:"wrapped_accessor,omitempty"`
+}
+
+// Backend answers requests below one mount.
+type Backend interface {
+	// HandleRequest answers req. It returns (nil, nil) when there is
+	// nothing to say (HTTP 204), an *Error for client mistakes, or any
+	// other error for internal failures.
+	HandleRequest(ctx context.Context, req *Request) (*Response, error)
+}
