@@ -11,6 +11,7 @@ package logical
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/storage"
@@ -140,3 +141,28 @@ type Backend interface {
 	// other error for internal failures.
 	HandleRequest(ctx context.Context, req *Request) (*Response, error)
 }
+
+// ExistenceChecker is implemented by backends that can tell whether a write
+// creates or updates its target, so that the core checks the `create` or the
+// `update` capability. Without it, every write is an update.
+type ExistenceChecker interface {
+	// ExistenceCheck reports whether req's path has an existence check
+	// (checked) and, if so, whether its target exists.
+	ExistenceCheck(ctx context.Context, req *Request) (checked, exists bool, err error)
+}
+
+// BackendConfig is what a backend is built with when it is mounted.
+type BackendConfig struct {
+	// Storage is the mount's private storage view (the same one each
+	// request carries), for work done at mount time such as upgrades.
+	Storage storage.Store
+	// Options are the mount's options ("version" for KV).
+	Options map[string]string
+	Logger  *slog.Logger
+	// The mount's effective lease TTLs.
+	DefaultLeaseTTL time.Duration
+	MaxLeaseTTL     time.Duration
+}
+
+// Factory builds a backend for a new mount.
+type Factory func(ctx context.Context, conf *BackendConfig) (Backend, error)
