@@ -57,8 +57,8 @@ type Store interface {
 	// makes is committed (durably) or none is. If fn returns an error the
 	// transaction is rolled back and that error is returned.
 	//
-	// fn may be called more than once (backends batch concurrent
-	// transactions and replay one alone when its batch fails), so it must
-	// not have side effects outside tx other than assigning results.
+	// fn may be called more than once (a backend is free to retry a
+	// transaction), so it must not have side effects outside tx other than
+	// assigning results.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 }
