@@ -166,3 +166,17 @@ type BackendConfig struct {
 
 // Factory builds a backend for a new mount.
 type Factory func(ctx context.Context, conf *BackendConfig) (Backend, error)
+
+// SpecialPaths lists paths of a backend that the core treats specially.
+// Patterns are relative to the mount; a trailing "*" matches any suffix.
+type SpecialPaths struct {
+	// Root paths need the sudo capability (or a root token).
+	Root []string
+	// Unauthenticated paths need no token (logins).
+	Unauthenticated []string
+}
+
+// SpecialPather is implemented by backends with special paths.
+type SpecialPather interface {
+	SpecialPaths() *SpecialPaths
+}
