@@ -1,0 +1,45 @@
+// Package config reads the server configuration file, in the format Vault
+// uses: HCL or JSON with storage, listener and a handful of top-level
+// settings.
+//
+// A typical file:
+//
+//	storage "file" {
+//	  path = "/var/lib/tresor"
+//	}
+//
+//	listener "tcp" {
+//	  address       = "0.0.0.0:8200"
+//	  tls_cert_file = "/etc/tresor/tls.crt"
+//	  tls_key_file  = "/etc/tresor/tls.key"
+//	}
+//
+//	api_addr          = "https://tresor.example.com:8200"
+//	default_lease_ttl = "1h"
+//	ui                = true
+//
+// Load it, then check it is complete enough to start a server:
+//
+//	cfg, err := config.LoadFiles(paths...) // one per -config flag
+//	if err != nil { ... }                  // "config.hcl:7:3: unknown key \"listner\""
+//	if err := cfg.Validate(devMode); err != nil { ... }
+//	for _, w := range cfg.Warnings { log.Print(w) }
+//
+// Several files (or a directory, meaning every *.hcl and *.json file in it in
+// name order) are merged as Vault merges them: a setting in a later file
+// overrides an earlier one, listeners accumulate, and storage may be declared
+// only once across all files. The legacy block name backend is accepted for
+// storage.
+//
+// Values are read as leniently as Vault reads them: booleans may be written
+// true, "true", 1 or "1"; durations as "1h30m", "30d", or a number of seconds
+// (bare or quoted). Everything else is strict. An unknown key is an error
+// that names the file, line and column, so a typo never silently falls back
+// to a default. Keys that Vault knows but Tresor does not implement yet
+// (telemetry, seal, ha_storage, plugin_directory, ...) are accepted and each
+// adds an entry to Config.Warnings instead.
+//
+// Error messages name keys and positions, never values, so a configuration
+// holding credentials (a PostgreSQL connection_url, say) can be reported
+// safely.
+package config

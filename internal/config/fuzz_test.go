@@ -1,0 +1,42 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that no input makes Parse or Validate panic, and that a
+// successful parse yields a self-consistent configuration.
+func FuzzParse(f *testing.F) {
+	seeds := []string{
+		"",
+		"storage \"file\" { path = \"/d\" }\nlistener \"tcp\" { tls_disable = 1 }",
+		`{"listener": [{"tcp": {"address": "x", "tls_disable": "true"}}], "ui": 1}`,
+		"storage \"raft\" {\n retry_join { leader_api_addr = \"a\" }\n node_id = 1.5\n}",
+		"x = <<EOF\nhello\nEOF\n",
+		"ui = 0x10\nmax_lease_ttl = 1e3",
+		"listener \"tcp\" \"x\" \"y\" { a = [1, [2, {b = 3}]] }",
+		`{"storage": {"file": {"path": null}}, "listener": {"tcp": {"telemetry": {"x": {}}}}}`,
+		"default_lease_ttl = \"\\u00ff\"",
+	}
+	for _, s := range seeds {
+		f.Add("config.hcl", []byte(s))
+		f.Add("config.json", []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, name string, src []byte) {
+		c, err := Parse(name, src)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), name) {
+				t.Errorf("error %q does not start with the file name %q", err, name)
+			}
+			return
+		}
+		_ = c.Validate(false)
+		_ = c.Validate(true)
+		for _, l := range c.Listeners {
+			if l.Type != "tcp" || l.Address == "" || l.MaxRequestSize == 0 {
+				t.Errorf("listener without defaults: %+v", l)
+			}
+		}
+	})
+}

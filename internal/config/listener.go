@@ -1,0 +1,80 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/hcl/ast"
+)
+
+// listenerKeys maps each implemented listener setting to the code storing
+// it.
+var listenerKeys = map[string]func(l *Listener, v any) error{
+	"address":                            func(l *Listener, v any) (err error) { l.Address, err = asString(v); return err },
+	"cluster_address":                    func(l *Listener, v any) (err error) { l.ClusterAddress, err = asString(v); return err },
+	"tls_disable":                        func(l *Listener, v any) (err error) { l.TLSDisable, err = asBool(v); return err },
+	"tls_cert_file":                      func(l *Listener, v any) (err error) { l.TLSCertFile, err = asString(v); return err },
+	"tls_key_file":                       func(l *Listener, v any) (err error) { l.TLSKeyFile, err = asString(v); return err },
+	"tls_client_ca_file":                 func(l *Listener, v any) (err error) { l.TLSClientCAFile, err = asString(v); return err },
+	"tls_min_version":                    func(l *Listener, v any) (err error) { l.TLSMinVersion, err = asTLSVersion(v); return err },
+	"tls_max_version":                    func(l *Listener, v any) (err error) { l.TLSMaxVersion, err = asTLSVersion(v); return err },
+	"tls_require_and_verify_client_cert": func(l *Listener, v any) (err error) { l.TLSRequireAndVerifyClientCert, err = asBool(v); return err },
+	"tls_disable_client_certs":           func(l *Listener, v any) (err error) { l.TLSDisableClientCerts, err = asBool(v); return err },
+	"max_request_size":                   func(l *Listener, v any) (err error) { l.MaxRequestSize, err = asInt(v); return err },
+}
+
+// listeners reads a listener stanza, which may declare several listeners.
+func (d *decoder) listeners(it *ast.ObjectItem) error {
+	blocks, err := d.blocks(it, "listener")
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		l, err := d.listener(b)
+		if err != nil {
+			return err
+		}
+		d.cfg.Listeners = append(d.cfg.Listeners, l)
+	}
+	return nil
+}
+
+// listener reads one listener "TYPE" { ... } block.
+func (d *decoder) listener(b block) (Listener, error) {
+	switch strings.ToLower(b.label) {
+	case "tcp":
+	case "unix":
+		return Listener{}, fmt.Errorf("%s: listener %q: %w; use a tcp listener", at(d.name, b.pos), b.label, ErrUnsupported)
+	default:
+		return Listener{}, d.invalid(b.pos, "listener", errors.New(`unknown listener type, want "tcp"`))
+	}
+	l := Listener{Type: "tcp", at: at(d.name, b.pos)}
+	seen := make(map[string]bool)
+	for _, it := range b.body.Items {
+		if len(it.Keys) == 0 {
+			return Listener{}, fmt.Errorf("%s: %w: item without a key", at(d.name, it.Val.Pos()), ErrSyntax)
+		}
+		key, err := d.keyName(it.Keys[0])
+		if err != nil {
+			return Listener{}, err
+		}
+		lk := strings.ToLower(key)
+		switch {
+		case listenerKeys[lk] != nil:
+			err = d.set(it, key, seen, func(v any) error { return listenerKeys[lk](&l, v) })
+		case unsupportedListener[lk]:
+			d.warn(it.Keys[0].Pos(), "listener %q: %q is not supported yet and is ignored", b.label, key)
+		default:
+			err = fmt.Errorf("%s: %w %q in listener", at(d.name, it.Keys[0].Pos()), ErrUnknownKey, key)
+		}
+		if err != nil {
+			return Listener{}, err
+		}
+	}
+	l.applyDefaults()
+	if lo, hi := l.TLSVersions(); lo > hi {
+		return Listener{}, d.invalid(b.pos, "tls_min_version", errors.New("higher than tls_max_version"))
+	}
+	return l, nil
+}
