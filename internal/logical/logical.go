@@ -112,6 +112,11 @@ type Auth struct {
 	MaxTTL      time.Duration `json:"-"`
 	Period      time.Duration `json:"-"`
 	DisplayName string        `json:"-"`
+	// BoundCIDRs limit where the minted token may be used from.
+	BoundCIDRs []string `json:"-"`
+	// Alias names the caller within the auth method (user name, role ID),
+	// for audit and identity.
+	Alias string `json:"-"`
 }
 
 // Secret describes a leased secret in a response.
