@@ -1,0 +1,53 @@
+package kv
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/framework"
+	"github.com/tresorhq/tresor/internal/logical"
+)
+
+// Backend is a mounted KV engine, v1 or v2. It implements logical.Backend
+// and logical.ExistenceChecker.
+type Backend struct {
+	*framework.Backend
+	version int
+	// now is the clock; tests replace it.
+	now func() time.Time
+}
+
+// Factory builds a KV backend from the mount's options. A version 2 mount
+// over existing v1 data upgrades that data before it returns.
+func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	b := &Backend{now: time.Now}
+	var err error
+	switch v := conf.Options["version"]; v {
+	case "", "1":
+		b.version = 1
+		b.Backend, err = framework.New(v1Help, b.v1Paths())
+	case "2":
+		b.version = 2
+		b.Backend, err = framework.New(v2Help, b.v2Paths())
+		if err == nil && conf.Storage != nil {
+			err = b.upgrade(ctx, conf.Storage)
+		}
+	default:
+		return nil, logical.InvalidRequest("invalid KV version %q: must be 1 or 2", v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kv: %w", err)
+	}
+	return b, nil
+}
+
+// Version is the KV version the backend serves: 1 or 2.
+func (b *Backend) Version() int { return b.version }
+
+const v1Help = `The KV secrets engine, version 1, stores arbitrary secrets as JSON
+objects, one per path. Writes replace the whole object.`
+
+const v2Help = `The KV secrets engine, version 2, stores arbitrary secrets as JSON
+objects with a configurable number of versions per path, check-and-set
+writes, soft deletes and custom metadata.`

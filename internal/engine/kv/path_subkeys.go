@@ -1,0 +1,75 @@
+package kv
+
+import (
+	"context"
+
+	"github.com/tresorhq/tresor/internal/framework"
+	"github.com/tresorhq/tresor/internal/logical"
+)
+
+func (b *Backend) pathSubkeys() *framework.Path {
+	return &framework.Path{
+		Pattern: "subkeys/{path...}",
+		Fields: map[string]*framework.Field{
+			"version": {Type: framework.TypeInt, Validate: nonNegative, Description: "Version to read; 0 or absent reads the latest."},
+			"depth":   {Type: framework.TypeInt, Validate: nonNegative, Description: "Levels of nesting to return; 0 for all."},
+		},
+		Operations: map[logical.Operation]framework.Handler{logical.ReadOperation: b.readSubkeys},
+		Synopsis:   "Read the structure of a secret's data, with every value replaced by null.",
+	}
+}
+
+type subkeysIn struct {
+	Path    string `field:"path"`
+	Version int    `field:"version"`
+	Depth   int    `field:"depth"`
+}
+
+func (b *Backend) readSubkeys(ctx context.Context, req *framework.Request) (*logical.Response, error) {
+	var in subkeysIn
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	if !validKey(in.Path) {
+		return nil, logical.ErrUnsupportedPath
+	}
+	meta, err := loadMeta(ctx, req.Storage, in.Path)
+	if err != nil || meta == nil {
+		return nil, notFoundOr(err)
+	}
+	n := in.Version
+	if n == 0 {
+		n = meta.Current
+	}
+	v := meta.Versions[n]
+	if v == nil {
+		return nil, errNotFound
+	}
+	md := versionMetadata(meta, n, v)
+	if v.Destroyed || v.deleted(b.now()) {
+		return goneResponse("subkeys", md), nil
+	}
+	data, err := loadData(ctx, req.Storage, in.Path, n)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return goneResponse("subkeys", md), nil
+	}
+	return &logical.Response{Data: map[string]any{"subkeys": subkeys(data, in.Depth, 1), "metadata": md}}, nil
+}
+
+// subkeys replaces every value below objects with nil, descending at most
+// depth levels (0: all).
+func subkeys(m map[string]any, depth, level int) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		child, ok := v.(map[string]any)
+		if ok && (depth == 0 || level < depth) {
+			out[k] = subkeys(child, depth, level+1)
+		} else {
+			out[k] = nil
+		}
+	}
+	return out
+}
