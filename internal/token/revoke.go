@@ -1,0 +1,245 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tresorhq/tresor/internal/storage"
+)
+
+// Revoke revokes the token with that ID and all its descendants, children
+// first. It finds tokens that are expired or used up too (they still hold
+// state to clean up). A batch token cannot be revoked (ErrBatchToken); it
+// dies with its parent or at its expiry.
+func (s *Store) Revoke(ctx context.Context, id string) error {
+	if strings.HasPrefix(id, BatchPrefix) {
+		return ErrBatchToken
+	}
+	if id == "" {
+		return ErrNotFound
+	}
+	k := s.key(id)
+	if _, err := s.entry(ctx, k); err != nil {
+		return err
+	}
+	return s.revokeTree(ctx, k)
+}
+
+// RevokeAccessor revokes the token with that accessor and its descendants.
+func (s *Store) RevokeAccessor(ctx context.Context, accessor string) error {
+	k, err := s.keyByAccessor(ctx, accessor)
+	if err != nil {
+		return err
+	}
+	if _, err := s.entry(ctx, k); err != nil {
+		return err
+	}
+	return s.revokeTree(ctx, k)
+}
+
+// revokeTree revokes the token under root and its descendants, depth
+// first so that every token is revoked after its children.
+func (s *Store) revokeTree(ctx context.Context, root key) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	stack := []key{root}
+	seen := map[key]bool{root: true}
+	for len(stack) > 0 {
+		k := stack[len(stack)-1]
+		names, err := s.store.List(ctx, parentPrefix+k.String()+"/")
+		if err != nil {
+			return fmt.Errorf("list children: %w", err)
+		}
+		pushed := false
+		for _, name := range names {
+			ck, ok := parseKey(name)
+			if !ok || seen[ck] {
+				// A malformed or cyclic index entry: drop it so that the
+				// walk ends.
+				if err := s.store.Delete(ctx, parentPrefix+k.String()+"/"+name); err != nil {
+					return fmt.Errorf("delete child index: %w", err)
+				}
+				continue
+			}
+			seen[ck] = true
+			stack = append(stack, ck)
+			pushed = true
+		}
+		if pushed {
+			continue
+		}
+		if err := s.revokeOne(ctx, k); err != nil {
+			return err
+		}
+		stack = stack[:len(stack)-1]
+	}
+	return nil
+}
+
+// revokeOne revokes a token without children: OnRevoke, then its entry and
+// index entries go in one transaction. Callers hold wmu.
+func (s *Store) revokeOne(ctx context.Context, k key) error {
+	e, err := s.entry(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		e = nil // only stale index entries are left to clean up
+	} else if err != nil {
+		return err
+	}
+	if e != nil && s.opts.OnRevoke != nil {
+		c := e.clone()
+		if err := s.opts.OnRevoke(ctx, c); err != nil {
+			return fmt.Errorf("revoke token state: %w", err)
+		}
+	}
+	err = s.store.Update(ctx, func(tx storage.Tx) error {
+		if e != nil {
+			if e.Parent != "" {
+				if err := tx.Delete(ctx, parentPrefix+e.Parent+"/"+k.String()); err != nil {
+					return err
+				}
+			}
+			if e.Accessor != "" {
+				if err := tx.Delete(ctx, accessorPrefix+s.key(e.Accessor).String()); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Delete(ctx, idPrefix+k.String())
+	})
+	if err != nil {
+		return fmt.Errorf("delete token: %w", err)
+	}
+	s.dropCache(k)
+	return nil
+}
+
+// revokeOrphan revokes the token under k alone; its children become
+// orphans.
+func (s *Store) revokeOrphan(ctx context.Context, k key) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	names, err := s.store.List(ctx, parentPrefix+k.String()+"/")
+	if err != nil {
+		return fmt.Errorf("list children: %w", err)
+	}
+	for _, name := range names {
+		ck, ok := parseKey(name)
+		if ok {
+			if err := s.orphan(ctx, ck); err != nil {
+				return err
+			}
+		}
+		if err := s.store.Delete(ctx, parentPrefix+k.String()+"/"+name); err != nil {
+			return fmt.Errorf("delete child index: %w", err)
+		}
+	}
+	return s.revokeOne(ctx, k)
+}
+
+// orphan clears the parent of the token under k. Callers hold wmu.
+func (s *Store) orphan(ctx context.Context, k key) error {
+	e, err := s.entry(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	n := e.clone()
+	n.Parent, n.Orphan = "", true
+	return s.write(ctx, k, n)
+}
+
+// accessors lists the accessors of all tokens.
+func (s *Store) accessors(ctx context.Context) ([]string, error) {
+	names, err := s.store.List(ctx, accessorPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list accessors: %w", err)
+	}
+	out := make([]string, 0, len(names))
+	for _, name := range names {
+		se, err := s.store.Get(ctx, accessorPrefix+name)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read accessor index: %w", err)
+		}
+		var ae accessorEntry
+		if err := json.Unmarshal(se.Value, &ae); err != nil {
+			return nil, fmt.Errorf("decode accessor index: %w", err)
+		}
+		out = append(out, ae.Accessor)
+	}
+	return out, nil
+}
+
+// tidy removes index entries that point at tokens that no longer exist:
+// accessors of missing tokens and children of missing parents (children
+// whose parent is gone become orphans).
+func (s *Store) tidy(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	names, err := s.store.List(ctx, accessorPrefix)
+	if err != nil {
+		return fmt.Errorf("list accessors: %w", err)
+	}
+	for _, name := range names {
+		se, err := s.store.Get(ctx, accessorPrefix+name)
+		if err != nil {
+			continue
+		}
+		var ae accessorEntry
+		k, ok := key{}, false
+		if json.Unmarshal(se.Value, &ae) == nil {
+			k, ok = parseKey(ae.Token)
+		}
+		if ok {
+			if _, err := s.entry(ctx, k); !errors.Is(err, ErrNotFound) {
+				continue
+			}
+		}
+		if err := s.store.Delete(ctx, accessorPrefix+name); err != nil {
+			return fmt.Errorf("delete accessor index: %w", err)
+		}
+	}
+	parents, err := s.store.List(ctx, parentPrefix)
+	if err != nil {
+		return fmt.Errorf("list parents: %w", err)
+	}
+	for _, p := range parents {
+		pk, ok := parseKey(strings.TrimSuffix(p, "/"))
+		parentGone := !ok
+		if ok {
+			_, err := s.entry(ctx, pk)
+			parentGone = errors.Is(err, ErrNotFound)
+		}
+		children, err := s.store.List(ctx, parentPrefix+p)
+		if err != nil {
+			return fmt.Errorf("list children: %w", err)
+		}
+		for _, c := range children {
+			ck, ok := parseKey(c)
+			childGone := !ok
+			if ok {
+				_, err := s.entry(ctx, ck)
+				childGone = errors.Is(err, ErrNotFound)
+			}
+			if !childGone && !parentGone {
+				continue
+			}
+			if !childGone {
+				if err := s.orphan(ctx, ck); err != nil {
+					return err
+				}
+			}
+			if err := s.store.Delete(ctx, parentPrefix+p+c); err != nil {
+				return fmt.Errorf("delete child index: %w", err)
+			}
+		}
+	}
+	return nil
+}
