@@ -1,0 +1,300 @@
+// Package core answers every logical request: it owns the seal state and
+// runs each request through the pipeline — sealed check, routing, token,
+// policy, backend — without owning any feature logic itself.
+//
+// A Core starts sealed. Initialize creates the keys; Unseal, fed enough key
+// shares, opens the barrier and mounts the built-in backends; Seal closes it.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/barrier"
+	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/policy"
+	"github.com/tresorhq/tresor/internal/seal"
+	"github.com/tresorhq/tresor/internal/storage"
+	"github.com/tresorhq/tresor/internal/token"
+)
+
+// Config holds what a Core is built from.
+type Config struct {
+	// Storage is the physical store; the core puts the barrier on top.
+	Storage     storage.Store
+	StorageType string
+	Logger      *slog.Logger
+	// System builds the backend mounted at sys/ once the core is unsealed.
+	System func(c *Core) logical.Backend
+	// Backends are the secrets engines and auth methods that can be
+	// mounted, by type.
+	Backends        map[string]logical.Factory
+	DefaultLeaseTTL time.Duration
+	MaxLeaseTTL     time.Duration
+}
+
+// Core is the heart of the server. It is safe for concurrent use.
+type Core struct {
+	cfg     Config
+	logger  *slog.Logger
+	barrier *barrier.Barrier
+	seal    *seal.Shamir
+
+	// state is held for reading by every request and for writing by seal
+	// state transitions, so sealing waits for requests in flight.
+	state    sync.RWMutex
+	sealed   bool
+	tokens   *token.Store
+	policies *policy.Store
+	mounts   *mount.Table
+	// mountMu serialises changes of the mount table.
+	mountMu sync.Mutex
+	cluster clusterInfo
+}
+
+type clusterInfo struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+// Storage keys (through the barrier) of the core's own state.
+const (
+	clusterKey    = "core/cluster"
+	tokenPrefix   = "sys/token/"
+	keyringRawKey = "barrier/keyring"
+)
+
+// New returns a sealed core over cfg.Storage.
+func New(cfg Config) (*Core, error) {
+	if cfg.Storage == nil {
+		return nil, errors.New("core: no storage")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Core{
+		cfg:     cfg,
+		logger:  cfg.Logger,
+		barrier: barrier.New(cfg.Storage),
+		seal:    seal.NewShamir(cfg.Storage),
+		sealed:  true,
+	}, nil
+}
+
+// Initialized reports whether Initialize has completed on this storage.
+func (c *Core) Initialized(ctx context.Context) (bool, error) {
+	_, err := c.seal.Config(ctx)
+	if errors.Is(err, seal.ErrNotInitialized) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ErrAlreadyInitialized is returned by Initialize on an initialised core.
+var ErrAlreadyInitialized = &logical.Error{Kind: logical.KindInvalidRequest, Messages: []string{"Vault is already initialized"}}
+
+// Initialize creates the keyring, the root key, the unseal key shares and a
+// root token, and returns the shares and the root token: the only time they
+// are ever shown. rootTokenID fixes the root token's ID (dev mode); it is
+// random when empty. The core stays sealed.
+func (c *Core) Initialize(ctx context.Context, cfg seal.Config, rootTokenID string) (keys [][]byte, rootToken string, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, "", logical.InvalidRequest("%s", err.Error())
+	}
+	c.state.Lock()
+	defer c.state.Unlock()
+	if ok, err := c.Initialized(ctx); err != nil {
+		return nil, "", err
+	} else if ok {
+		return nil, "", ErrAlreadyInitialized
+	}
+	// The seal config is written last and marks completion. A keyring
+	// without one is left by a crash mid-initialisation: its root key was
+	// never handed out, so nothing it protects can ever be read.
+	if err := c.cfg.Storage.Delete(ctx, keyringRawKey); err != nil {
+		return nil, "", fmt.Errorf("clear partial initialisation: %w", err)
+	}
+
+	rootKey := make([]byte, seal.KeySize)
+	if _, err := rand.Read(rootKey); err != nil {
+		return nil, "", fmt.Errorf("generate root key: %w", err)
+	}
+	defer clear(rootKey)
+	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
+		return nil, "", fmt.Errorf("initialize barrier: %w", err)
+	}
+	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
+		return nil, "", fmt.Errorf("unseal new barrier: %w", err)
+	}
+	defer c.barrier.Seal()
+
+	cluster := clusterInfo{Name: "tresor-cluster-" + randomHex(4), ID: mount.NewUUID()}
+	raw, _ := json.Marshal(cluster)
+	if err := c.barrier.Put(ctx, &storage.Entry{Key: clusterKey, Value: raw}); err != nil {
+		return nil, "", fmt.Errorf("store cluster info: %w", err)
+	}
+	tokens, err := token.Open(ctx, storage.NewView(c.barrier, tokenPrefix), c.tokenOptions())
+	if err != nil {
+		return nil, "", err
+	}
+	root, err := tokens.Create(ctx, &token.Entry{
+		ID:          rootTokenID,
+		Policies:    []string{"root"},
+		DisplayName: "root",
+		Path:        "auth/token/root",
+		Orphan:      true,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("create root token: %w", err)
+	}
+	keys, err = c.seal.Initialize(ctx, cfg, rootKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("initialize seal: %w", err)
+	}
+	c.logger.Info("core initialized", "secret_shares", cfg.SecretShares, "secret_threshold", cfg.SecretThreshold)
+	return keys, root.ID, nil
+}
+
+// Unseal submits one key share. It reports whether the core is unsealed
+// afterwards. A share of the wrong form, or a combination of shares that is
+// wrong, is an *logical.Error (400).
+func (c *Core) Unseal(ctx context.Context, share []byte) (bool, error) {
+	c.state.Lock()
+	defer c.state.Unlock()
+	if !c.sealed {
+		return true, nil
+	}
+	rootKey, err := c.seal.Submit(ctx, share)
+	switch {
+	case errors.Is(err, seal.ErrNotInitialized):
+		return false, logical.ErrNotInitialized
+	case errors.Is(err, seal.ErrInvalidShare), errors.Is(err, seal.ErrBadShares):
+		return false, logical.InvalidRequest("%s", err.Error())
+	case err != nil:
+		return false, err
+	case rootKey == nil:
+		return false, nil
+	}
+	defer clear(rootKey)
+	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
+		if errors.Is(err, barrier.ErrBadRootKey) {
+			return false, logical.InvalidRequest("%s", seal.ErrBadShares.Error())
+		}
+		return false, fmt.Errorf("unseal barrier: %w", err)
+	}
+	if err := c.postUnseal(ctx); err != nil {
+		c.barrier.Seal()
+		return false, fmt.Errorf("post-unseal setup: %w", err)
+	}
+	c.sealed = false
+	c.logger.Info("core unsealed")
+	return true, nil
+}
+
+// ResetUnseal discards the key shares submitted so far.
+func (c *Core) ResetUnseal() { c.seal.Reset() }
+
+// postUnseal loads the state that lives behind the barrier and mounts the
+// built-in backends. Called with state held for writing.
+func (c *Core) postUnseal(ctx context.Context) error {
+	e, err := c.barrier.Get(ctx, clusterKey)
+	if err != nil {
+		return fmt.Errorf("read cluster info: %w", err)
+	}
+	if err := json.Unmarshal(e.Value, &c.cluster); err != nil {
+		return fmt.Errorf("decode cluster info: %w", err)
+	}
+	c.tokens, err = token.Open(ctx, storage.NewView(c.barrier, tokenPrefix), c.tokenOptions())
+	if err != nil {
+		return err
+	}
+	c.policies = policy.NewStore(storage.NewView(c.barrier, policyPrefix))
+	if err := c.setupMounts(ctx); err != nil {
+		return err
+	}
+	c.tokens.Start(context.WithoutCancel(ctx))
+	return nil
+}
+
+// Seal closes the barrier. The caller must present a root token (sudo on
+// sys/seal once policies carry sudo).
+func (c *Core) Seal(ctx context.Context, clientToken string) error {
+	c.state.RLock()
+	if c.sealed {
+		c.state.RUnlock()
+		return nil
+	}
+	te, err := c.tokens.Lookup(ctx, clientToken)
+	c.state.RUnlock()
+	if err != nil || !te.IsRoot() {
+		return logical.ErrPermissionDenied
+	}
+	c.state.Lock()
+	defer c.state.Unlock()
+	c.sealLocked()
+	return nil
+}
+
+func (c *Core) sealLocked() {
+	if c.sealed {
+		return
+	}
+	c.tokens.Stop()
+	c.barrier.Seal()
+	c.tokens, c.policies, c.mounts = nil, nil, nil
+	c.sealed = true
+	c.logger.Info("core sealed")
+}
+
+// Shutdown seals the core; used when the server stops.
+func (c *Core) Shutdown() {
+	c.state.Lock()
+	defer c.state.Unlock()
+	c.sealLocked()
+}
+
+// Sealed reports whether the core is sealed.
+func (c *Core) Sealed() bool {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	return c.sealed
+}
+
+func (c *Core) tokenOptions() token.Options {
+	return token.Options{
+		Logger:     c.logger.With("component", "token"),
+		DefaultTTL: c.cfg.DefaultLeaseTTL,
+		MaxTTL:     c.cfg.MaxLeaseTTL,
+		OnRevoke:   c.onTokenRevoke,
+		Sudo:       c.hasSudo,
+	}
+}
+
+// onTokenRevoke cleans up after a revoked token: its cubbyhole.
+func (c *Core) onTokenRevoke(ctx context.Context, e *token.Entry) error {
+	if c.mounts == nil {
+		return nil
+	}
+	if cb, ok := c.mounts.Get("cubbyhole/"); ok {
+		if r, ok := cb.Backend.(interface {
+			RevokeToken(ctx context.Context, s storage.Store, accessor string) error
+		}); ok {
+			return r.RevokeToken(ctx, cb.View, e.Accessor)
+		}
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

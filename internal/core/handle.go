@@ -1,0 +1,140 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/token"
+)
+
+// Handle runs req through the request pipeline and returns the backend's
+// answer. req.Path is the full logical path ("sys/rotate").
+func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	if c.sealed {
+		return nil, logical.ErrSealed
+	}
+
+	entry, rel, found := c.mounts.Match(req.Path)
+	var unauth, sudo bool
+	if found && entry.Special != nil {
+		unauth = matchSpecial(entry.Special.Unauthenticated, rel)
+		sudo = matchSpecial(entry.Special.Root, rel)
+	}
+	te, err := c.authenticate(ctx, req, unauth)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, &logical.Error{Kind: logical.KindNotFound, Messages: []string{fmt.Sprintf("no handler for route %q. route entry not found.", req.Path)}}
+	}
+
+	breq := *req
+	breq.Path = rel
+	breq.MountPoint = entry.Path
+	breq.MountType = entry.Type
+	breq.MountAccessor = entry.Accessor
+	breq.Storage = entry.View
+	breq.Unauthenticated = unauth
+	if breq.Operation == logical.UpdateOperation {
+		if ec, ok := entry.Backend.(logical.ExistenceChecker); ok {
+			checked, exists, err := ec.ExistenceCheck(ctx, &breq)
+			if err != nil {
+				return nil, err
+			}
+			if checked && !exists {
+				breq.Operation = logical.CreateOperation
+			}
+		}
+	}
+	if te != nil {
+		if !unauth {
+			if err := c.authorize(ctx, te, req.Path, breq.Operation, req.Data, req.WrapTTL, sudo); err != nil {
+				return nil, err
+			}
+		}
+		breq.Token = &logical.TokenInfo{
+			Accessor:    te.Accessor,
+			Policies:    te.Policies,
+			DisplayName: te.DisplayName,
+			EntityID:    te.EntityID,
+			Meta:        te.Meta,
+			Root:        te.IsRoot(),
+		}
+		if te.NumUses > 0 && !unauth {
+			last, err := c.tokens.Use(ctx, te)
+			if err != nil {
+				return nil, logical.ErrPermissionDenied
+			}
+			if last {
+				// A token on its last use dies once the request is done.
+				defer func() {
+					if err := c.tokens.Revoke(context.WithoutCancel(ctx), req.ClientToken); err != nil {
+						c.logger.Error("revoking used-up token", "accessor", te.Accessor, "error", err)
+					}
+				}()
+			}
+		}
+	}
+	resp, err := entry.Backend.HandleRequest(ctx, &breq)
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	if a := resp.Auth; a != nil && a.ClientToken == "" && strings.HasPrefix(entry.Path, "auth/") {
+		// A login: the auth method vouched for the caller; mint its token.
+		a.DisplayName = loginDisplayName(entry.Path, a.DisplayName)
+		if _, err := c.tokens.CreateFromAuth(ctx, a, req.Path); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// loginDisplayName prefixes a login's display name with its mount, as Vault
+// does ("userpass-alice").
+func loginDisplayName(mountPath, name string) string {
+	prefix := strings.ReplaceAll(strings.Trim(strings.TrimPrefix(mountPath, "auth/"), "/"), "/", "-")
+	if name == "" {
+		return prefix
+	}
+	return prefix + "-" + name
+}
+
+// authenticate resolves the caller's token. Every path needs one except
+// the few that Vault serves unauthenticated, where a token is still read
+// if one is presented (and ignored if it is not valid).
+func (c *Core) authenticate(ctx context.Context, req *logical.Request, unauth bool) (*token.Entry, error) {
+	if req.ClientToken == "" && unauth {
+		return nil, nil
+	}
+	te, err := c.tokens.Lookup(ctx, req.ClientToken)
+	if errors.Is(err, token.ErrNotFound) {
+		if unauth {
+			return nil, nil
+		}
+		return nil, logical.ErrPermissionDenied
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up token: %w", err)
+	}
+	return te, nil
+}
+
+// matchSpecial reports whether a mount-relative path matches one of a
+// backend's special path patterns (a trailing "*" matches any suffix).
+func matchSpecial(patterns []string, path string) bool {
+	for _, p := range patterns {
+		if prefix, glob := strings.CutSuffix(p, "*"); glob {
+			if strings.HasPrefix(path, prefix) {
+				return true
+			}
+		} else if path == p || path == p+"/" {
+			return true
+		}
+	}
+	return false
+}

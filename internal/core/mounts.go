@@ -1,0 +1,289 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/storage"
+)
+
+// mountsKey holds the mount table (secrets engines and auth methods alike;
+// auth methods live below "auth/").
+const mountsKey = "core/mounts"
+
+// Types of the mounts the core itself provides.
+const (
+	typeSystem    = "system"
+	typeToken     = "token"
+	typeCubbyhole = "cubbyhole"
+)
+
+// reserved are path prefixes no user mount may take or overlap.
+var reserved = []string{"sys/", "auth/token/", "cubbyhole/", "identity/"}
+
+// setupMounts loads the mount table (creating the default one on first
+// unseal) and builds every backend. Called with state held for writing.
+func (c *Core) setupMounts(ctx context.Context) error {
+	entries, err := mount.Load(ctx, c.barrier, mountsKey)
+	if err != nil {
+		return err
+	}
+	first := entries == nil
+	if first {
+		entries = []*mount.Entry{
+			{Path: "sys/", Type: typeSystem, Description: "system endpoints used for control, policy and debugging", Builtin: true},
+			{Path: "auth/token/", Type: typeToken, Description: "token based credentials", Builtin: true},
+		}
+		if c.cfg.Backends[typeCubbyhole] != nil {
+			entries = append(entries, &mount.Entry{Path: "cubbyhole/", Type: typeCubbyhole, Description: "per-token private secret storage", Builtin: true})
+		}
+	}
+	c.mounts = new(mount.Table)
+	for _, e := range entries {
+		if e.StoragePrefix == "" {
+			e.StoragePrefix = storagePrefix(e)
+		}
+		if err := c.attach(ctx, e); err != nil {
+			return fmt.Errorf("mount %s (%s): %w", e.Path, e.Type, err)
+		}
+		if err := c.mounts.Add(e); err != nil {
+			return err
+		}
+	}
+	if first {
+		return c.mounts.Save(ctx, c.barrier, mountsKey)
+	}
+	return nil
+}
+
+// storagePrefix is where a new mount's private storage starts.
+func storagePrefix(e *mount.Entry) string {
+	switch {
+	case e.Type == typeSystem:
+		return "sys/system/"
+	case e.Type == typeToken:
+		return tokenPrefix
+	case strings.HasPrefix(e.Path, "auth/"):
+		return "auth/" + e.UUID + "/"
+	}
+	return "logical/" + e.UUID + "/"
+}
+
+// attach builds e's backend and storage view.
+func (c *Core) attach(ctx context.Context, e *mount.Entry) error {
+	if err := c.build(ctx, e); err != nil {
+		return err
+	}
+	e.Special = nil
+	if sp, ok := e.Backend.(logical.SpecialPather); ok {
+		e.Special = sp.SpecialPaths()
+	}
+	return nil
+}
+
+func (c *Core) build(ctx context.Context, e *mount.Entry) error {
+	if e.UUID == "" {
+		e.UUID = mount.NewUUID()
+		e.StoragePrefix = storagePrefix(e)
+	}
+	e.View = storage.NewView(c.barrier, e.StoragePrefix)
+	switch e.Type {
+	case typeSystem:
+		if c.cfg.System == nil {
+			return errors.New("no system backend")
+		}
+		e.Backend = c.cfg.System(c)
+		return nil
+	case typeToken:
+		e.Backend = c.tokens.Backend()
+		return nil
+	}
+	f, ok := c.cfg.Backends[e.Type]
+	if !ok {
+		return fmt.Errorf("unknown backend type %q", e.Type)
+	}
+	b, err := f(ctx, &logical.BackendConfig{
+		Storage:         e.View,
+		Options:         e.Options,
+		Logger:          c.logger.With("mount", e.Path),
+		DefaultLeaseTTL: c.ttl(e.Config.DefaultLeaseTTL, c.cfg.DefaultLeaseTTL),
+		MaxLeaseTTL:     c.ttl(e.Config.MaxLeaseTTL, c.cfg.MaxLeaseTTL),
+	})
+	if err != nil {
+		return err
+	}
+	e.Backend = b
+	return nil
+}
+
+func (c *Core) ttl(mountTTL, system time.Duration) time.Duration {
+	if mountTTL > 0 {
+		return mountTTL
+	}
+	return system
+}
+
+// Mounts returns a snapshot of the mount table.
+func (c *Core) Mounts() []*mount.Entry {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	if c.mounts == nil {
+		return nil
+	}
+	return c.mounts.Entries()
+}
+
+// KnownType reports whether a backend type can be mounted.
+func (c *Core) KnownType(t string) bool {
+	_, ok := c.cfg.Backends[t]
+	return ok
+}
+
+// Mount adds a mount. e.Path must already be normalised (ends in "/").
+func (c *Core) Mount(ctx context.Context, e *mount.Entry) error {
+	c.mountMu.Lock()
+	defer c.mountMu.Unlock()
+	if err := checkMountPath(e.Path); err != nil {
+		return err
+	}
+	if !c.KnownType(e.Type) || e.Type == typeCubbyhole {
+		return logical.InvalidRequest("plugin not found in the catalog: %s", e.Type)
+	}
+	e.UUID = ""
+	if err := c.attach(ctx, e); err != nil {
+		return logical.InvalidRequest("failed to mount %s: %s", e.Path, err.Error())
+	}
+	if err := c.mounts.Add(e); err != nil {
+		if errors.Is(err, mount.ErrPathInUse) {
+			return logical.InvalidRequest("path is already in use at %s", strings.TrimPrefix(e.Path, "auth/"))
+		}
+		return logical.InvalidRequest("%s", err.Error())
+	}
+	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {
+		c.mounts.Remove(e.Path)
+		return err
+	}
+	c.logger.Info("mounted", "path", e.Path, "type", e.Type)
+	return nil
+}
+
+// Unmount removes the mount at path and deletes its data.
+func (c *Core) Unmount(ctx context.Context, path string) error {
+	c.mountMu.Lock()
+	defer c.mountMu.Unlock()
+	e, ok := c.mounts.Get(path)
+	if !ok {
+		// Vault answers success for a path with nothing mounted.
+		return nil
+	}
+	if e.Builtin {
+		return logical.InvalidRequest("cannot unmount %q", path)
+	}
+	c.mounts.Remove(path)
+	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {
+		_ = c.mounts.Add(e)
+		return err
+	}
+	if err := storage.Clear(ctx, e.View, ""); err != nil {
+		c.logger.Error("clearing unmounted storage", "path", path, "error", err)
+	}
+	c.logger.Info("unmounted", "path", path)
+	return nil
+}
+
+// Remount moves a mount, with its data, to a new path.
+func (c *Core) Remount(ctx context.Context, from, to string) error {
+	c.mountMu.Lock()
+	defer c.mountMu.Unlock()
+	e, ok := c.mounts.Get(from)
+	if !ok {
+		return logical.InvalidRequest("no matching mount at %q", from)
+	}
+	if e.Builtin {
+		return logical.InvalidRequest("cannot remount %q", from)
+	}
+	if strings.HasPrefix(from, "auth/") != strings.HasPrefix(to, "auth/") {
+		return logical.InvalidRequest("cannot move a mount between secrets engines and auth methods")
+	}
+	if err := checkMountPath(to); err != nil {
+		return err
+	}
+	moved := e.Clone()
+	moved.Path = to
+	if err := c.mounts.Replace(from, moved); err != nil {
+		return logical.InvalidRequest("%s", err.Error())
+	}
+	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {
+		_ = c.mounts.Replace(to, e)
+		return err
+	}
+	return nil
+}
+
+// Tune changes a mount's configuration with fn. A change of options
+// rebuilds the backend (KV's version=2 upgrade).
+func (c *Core) Tune(ctx context.Context, path string, fn func(e *mount.Entry) error) error {
+	c.mountMu.Lock()
+	defer c.mountMu.Unlock()
+	e, ok := c.mounts.Get(path)
+	if !ok {
+		return logical.InvalidRequest("no mount at %q", path)
+	}
+	tuned := e.Clone()
+	if err := fn(tuned); err != nil {
+		return err
+	}
+	if !equalOptions(e.Options, tuned.Options) || tuned.Config.DefaultLeaseTTL != e.Config.DefaultLeaseTTL || tuned.Config.MaxLeaseTTL != e.Config.MaxLeaseTTL {
+		if !e.Builtin {
+			if err := c.attach(ctx, tuned); err != nil {
+				return logical.InvalidRequest("failed to tune %s: %s", path, err.Error())
+			}
+		}
+	}
+	if err := c.mounts.Replace(path, tuned); err != nil {
+		return err
+	}
+	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {
+		_ = c.mounts.Replace(path, e)
+		return err
+	}
+	return nil
+}
+
+func equalOptions(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// checkMountPath refuses paths that would shadow the core's own mounts.
+func checkMountPath(p string) error {
+	if p == "" || p == "/" || !strings.HasSuffix(p, "/") || strings.HasPrefix(p, "/") {
+		return logical.InvalidRequest("invalid mount path %q", p)
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(p, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "*+{}\\") {
+			return logical.InvalidRequest("invalid mount path %q", p)
+		}
+	}
+	if p == "auth/" {
+		return logical.InvalidRequest("invalid mount path %q", p)
+	}
+	for _, r := range reserved {
+		if strings.HasPrefix(p, r) || strings.HasPrefix(r, p) {
+			return logical.InvalidRequest("cannot mount at reserved path %q", strings.TrimSuffix(r, "/"))
+		}
+	}
+	return nil
+}

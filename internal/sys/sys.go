@@ -1,0 +1,137 @@
+// Package sys is the backend mounted at sys/: the control endpoints that
+// need an unsealed core (mounts, key rotation, and later policies, audit,
+// leases). The seal lifecycle endpoints that answer while sealed live in
+// httpapi.
+package sys
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/barrier"
+	"github.com/tresorhq/tresor/internal/logical"
+)
+
+// Core is what the system backend needs from the core.
+type Core interface {
+	Mounter
+	Policies
+	Rotate(ctx context.Context) (barrier.KeyInfo, error)
+	KeyStatus() (barrier.KeyInfo, error)
+}
+
+// Backend answers sys/* requests.
+type Backend struct {
+	core     Core
+	mounts   *mountRoutes
+	policies *policyRoutes
+	// exact routes by path; prefixed routes are dispatched in HandleRequest.
+	routes map[string]map[logical.Operation]handler
+}
+
+type handler func(ctx context.Context, req *logical.Request) (*logical.Response, error)
+
+// New returns the system backend over c.
+func New(c Core) *Backend {
+	b := &Backend{core: c, mounts: &mountRoutes{core: c}, policies: &policyRoutes{core: c}}
+	b.routes = map[string]map[logical.Operation]handler{
+		"rotate":     {logical.UpdateOperation: b.rotate},
+		"key-status": {logical.ReadOperation: b.keyStatus},
+		"remount":    {logical.UpdateOperation: b.mounts.remount},
+		"internal/ui/mounts": {logical.ReadOperation: func(context.Context, *logical.Request) (*logical.Response, error) {
+			return b.mounts.uiMounts(), nil
+		}},
+	}
+	return b
+}
+
+// SpecialPaths implements logical.SpecialPather: Vault's sudo paths of the
+// system backend, and the mount lookup the CLI makes before kv commands.
+func (b *Backend) SpecialPaths() *logical.SpecialPaths {
+	return &logical.SpecialPaths{
+		Root: []string{
+			"auth/*", "remount", "rotate", "audit", "audit/*", "raw", "raw/*",
+			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
+			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
+			"leases/lookup/*", "key-status",
+		},
+		Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*"},
+	}
+}
+
+// HandleRequest implements logical.Backend.
+func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	op := req.Operation
+	if op == logical.CreateOperation {
+		op = logical.UpdateOperation
+	}
+	path := strings.TrimSuffix(req.Path, "/")
+	switch {
+	case path == "mounts" || strings.HasPrefix(path, "mounts/"):
+		return b.mounts.handle(ctx, withOp(req, op), "", strings.TrimPrefix(strings.TrimPrefix(path, "mounts"), "/"))
+	case path == "auth" || strings.HasPrefix(path, "auth/"):
+		return b.mounts.handle(ctx, withOp(req, op), "auth/", strings.TrimPrefix(strings.TrimPrefix(path, "auth"), "/"))
+	case path == "policy" || strings.HasPrefix(path, "policy/"):
+		return b.policies.handle(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "policy"), "/"), true)
+	case path == "policies/acl" || strings.HasPrefix(path, "policies/acl/"):
+		return b.policies.handle(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "policies/acl"), "/"), false)
+	case path == "capabilities":
+		return b.policies.capabilities(ctx, withOp(req, op), "token")
+	case path == "capabilities-self":
+		return b.policies.capabilities(ctx, withOp(req, op), "self")
+	case path == "capabilities-accessor":
+		return b.policies.capabilities(ctx, withOp(req, op), "accessor")
+	case strings.HasPrefix(path, "remount/status/"):
+		if op != logical.ReadOperation {
+			return nil, logical.ErrUnsupportedOperation
+		}
+		return b.mounts.remountStatus(strings.TrimPrefix(path, "remount/status/"))
+	case strings.HasPrefix(path, "internal/ui/mounts/"):
+		if op != logical.ReadOperation {
+			return nil, logical.ErrUnsupportedOperation
+		}
+		if req.Token == nil {
+			return nil, logical.ErrPermissionDenied
+		}
+		return b.mounts.uiMount(strings.TrimPrefix(path, "internal/ui/mounts/"))
+	}
+	ops, ok := b.routes[path]
+	if !ok {
+		return nil, logical.ErrUnsupportedPath
+	}
+	h, ok := ops[op]
+	if !ok {
+		return nil, logical.ErrUnsupportedOperation
+	}
+	return h(ctx, req)
+}
+
+// withOp returns req with the operation normalised (create → update).
+func withOp(req *logical.Request, op logical.Operation) *logical.Request {
+	if req.Operation == op {
+		return req
+	}
+	r := *req
+	r.Operation = op
+	return &r
+}
+
+func (b *Backend) rotate(ctx context.Context, _ *logical.Request) (*logical.Response, error) {
+	if _, err := b.core.Rotate(ctx); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (b *Backend) keyStatus(context.Context, *logical.Request) (*logical.Response, error) {
+	ki, err := b.core.KeyStatus()
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Response{Data: map[string]any{
+		"term":         ki.Term,
+		"install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano),
+		"encryptions":  ki.Encryptions,
+	}}, nil
+}
