@@ -1,0 +1,131 @@
+// Package httpapi translates Vault's /v1 HTTP API to logical requests and
+// back. It decides nothing: it maps methods to operations, reads the token
+// from the headers, bounds and decodes the body, and encodes the response
+// envelope or the {"errors":[...]} envelope. All mapping of errors to HTTP
+// statuses happens in this package, in respondError.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/seal"
+)
+
+// Handler answers logical requests; *core.Core is one.
+type Handler interface {
+	Handle(ctx context.Context, req *logical.Request) (*logical.Response, error)
+}
+
+// Sealer runs the seal lifecycle endpoints, which answer while sealed.
+type Sealer interface {
+	SealStatus(ctx context.Context) (*seal.Status, error)
+	Initialize(ctx context.Context, cfg seal.Config, rootTokenID string) (keys [][]byte, rootToken string, err error)
+	Unseal(ctx context.Context, key []byte) (bool, error)
+	ResetUnseal()
+	Seal(ctx context.Context, clientToken string) error
+}
+
+// Core is everything the HTTP API needs from the core.
+type Core interface {
+	Handler
+	Sealer
+}
+
+// DefaultMaxRequestSize is Vault's default body limit (32 MiB).
+const DefaultMaxRequestSize = 32 << 20
+
+// Options tune the HTTP API.
+type Options struct {
+	// MaxRequestSize bounds request bodies; 0 means the default, a
+	// negative value means no limit.
+	MaxRequestSize int64
+	Logger         *slog.Logger
+}
+
+type api struct {
+	core    Core
+	maxBody int64
+	logger  *slog.Logger
+	sysSeal map[string]func(w http.ResponseWriter, r *http.Request, path string)
+}
+
+// New returns the http.Handler serving /v1/ for c.
+func New(c Core, opts Options) http.Handler {
+	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger}
+	if a.maxBody == 0 {
+		a.maxBody = DefaultMaxRequestSize
+	}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	a.sysSeal = map[string]func(http.ResponseWriter, *http.Request, string){
+		"sys/init":        a.handleInit,
+		"sys/unseal":      a.handleUnseal,
+		"sys/seal":        a.handleSeal,
+		"sys/seal-status": a.handleSealStatus,
+		"sys/health":      a.handleHealth,
+		"sys/leader":      a.handleLeader,
+	}
+	return a
+}
+
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := mount.NewUUID()
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "application/json")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.logger.Error("panic serving request", "request_id", reqID, "method", r.Method, "panic", v, "stack", string(debug.Stack()))
+			writeErrors(w, http.StatusInternalServerError, []string{"internal error, request id " + reqID})
+		}
+	}()
+
+	path, err := logicalPath(r)
+	if err != nil {
+		respondError(w, a.logger, reqID, err)
+		return
+	}
+	if f, ok := a.sysSeal[strings.TrimSuffix(path, "/")]; ok {
+		f(w, r, path)
+		return
+	}
+	req, err := a.newRequest(w, r, path)
+	if err != nil {
+		respondError(w, a.logger, reqID, err)
+		return
+	}
+	req.ID = reqID
+	resp, err := a.core.Handle(r.Context(), req)
+	if err != nil {
+		respondError(w, a.logger, reqID, err)
+		return
+	}
+	respondLogical(w, req, resp)
+}
+
+// clientToken reads the caller's token from X-Vault-Token or an
+// Authorization: Bearer header. Never from the query string, cookies or the
+// body: those leak into logs and caches.
+func clientToken(r *http.Request) string {
+	if t := r.Header.Get("X-Vault-Token"); t != "" {
+		return t
+	}
+	if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:])
+	}
+	return ""
+}
+
+func badRequest(msg string) error {
+	return &logical.Error{Kind: logical.KindInvalidRequest, Messages: []string{msg}}
+}

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/logical"
+)
+
+// envelope is Vault's response body for logical requests.
+type envelope struct {
+	RequestID     string            `json:"request_id"`
+	LeaseID       string            `json:"lease_id"`
+	Renewable     bool              `json:"renewable"`
+	LeaseDuration int               `json:"lease_duration"`
+	Data          map[string]any    `json:"data"`
+	WrapInfo      *logical.WrapInfo `json:"wrap_info"`
+	Warnings      []string          `json:"warnings"`
+	Auth          *logical.Auth     `json:"auth"`
+	MountType     string            `json:"mount_type"`
+}
+
+func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.Response) {
+	if resp == nil || (resp.Data == nil && resp.Auth == nil && resp.Secret == nil && resp.WrapInfo == nil && len(resp.Warnings) == 0 && resp.Raw == nil) {
+		status := http.StatusNoContent
+		if resp != nil && resp.StatusCode != 0 {
+			status = resp.StatusCode
+		}
+		w.WriteHeader(status)
+		return
+	}
+	status := http.StatusOK
+	if resp.StatusCode != 0 {
+		status = resp.StatusCode
+	}
+	if resp.Raw != nil {
+		writeJSON(w, status, resp.Raw)
+		return
+	}
+	env := envelope{
+		RequestID: req.ID,
+		Data:      resp.Data,
+		WrapInfo:  resp.WrapInfo,
+		Warnings:  resp.Warnings,
+		Auth:      resp.Auth,
+		MountType: req.MountType,
+	}
+	if s := resp.Secret; s != nil {
+		env.LeaseID = s.LeaseID
+		env.Renewable = s.Renewable
+		env.LeaseDuration = int(s.TTL / time.Second)
+	}
+	if !strings.HasPrefix(req.Path, "sys/") || resp.Data == nil {
+		writeJSON(w, status, env)
+		return
+	}
+	// Vault repeats the data of sys/ responses at the top level, and old
+	// clients read it there.
+	raw, _ := json.Marshal(env)
+	var top map[string]any
+	_ = json.Unmarshal(raw, &top)
+	for k, v := range resp.Data {
+		if _, taken := top[k]; !taken {
+			top[k] = v
+		}
+	}
+	writeJSON(w, status, top)
+}
+
+// respondError is the one place where errors become HTTP statuses. Only
+// *logical.Error text reaches the client; anything else is logged with the
+// request ID and answered as a bare 500.
+func respondError(w http.ResponseWriter, logger *slog.Logger, reqID string, err error) {
+	if e, ok := logical.AsError(err); ok && e.Kind != logical.KindInternal {
+		msgs := e.Messages
+		if msgs == nil {
+			msgs = []string{}
+		}
+		if e.Kind == logical.KindRateLimited {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeErrors(w, e.Status(), msgs)
+		return
+	}
+	logger.Error("internal error", "request_id", reqID, "error", err)
+	writeErrors(w, http.StatusInternalServerError, []string{"internal error, request id " + reqID})
+}
+
+func writeErrors(w http.ResponseWriter, status int, msgs []string) {
+	writeJSON(w, status, map[string][]string{"errors": msgs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"errors":["internal error encoding response"]}`))
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(append(raw, '\n'))
+}

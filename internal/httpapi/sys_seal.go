@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/seal"
+	"github.com/tresorhq/tresor/internal/version"
+)
+
+// sealStatusBody is sys/seal-status's answer, also returned by sys/unseal.
+type sealStatusBody struct {
+	Type         string `json:"type"`
+	Initialized  bool   `json:"initialized"`
+	Sealed       bool   `json:"sealed"`
+	T            int    `json:"t"`
+	N            int    `json:"n"`
+	Progress     int    `json:"progress"`
+	Nonce        string `json:"nonce"`
+	Version      string `json:"version"`
+	BuildDate    string `json:"build_date"`
+	Migration    bool   `json:"migration"`
+	ClusterName  string `json:"cluster_name,omitempty"`
+	ClusterID    string `json:"cluster_id,omitempty"`
+	RecoverySeal bool   `json:"recovery_seal"`
+	StorageType  string `json:"storage_type,omitempty"`
+}
+
+func newSealStatusBody(st *seal.Status) sealStatusBody {
+	return sealStatusBody{
+		Type: st.Type, Initialized: st.Initialized, Sealed: st.Sealed,
+		T: st.Threshold, N: st.Shares, Progress: st.Progress, Nonce: st.Nonce,
+		Version: version.VaultAPI, BuildDate: version.BuildDate,
+		ClusterName: st.ClusterName, ClusterID: st.ClusterID, StorageType: st.StorageType,
+	}
+}
+
+func (a *api) handleSealStatus(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.Method != http.MethodGet {
+		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)
+		return
+	}
+	a.writeSealStatus(w, r)
+}
+
+func (a *api) writeSealStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := a.core.SealStatus(r.Context())
+	if err != nil {
+		respondError(w, a.logger, "", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newSealStatusBody(st))
+}
+
+func (a *api) handleInit(w http.ResponseWriter, r *http.Request, _ string) {
+	switch r.Method {
+	case http.MethodGet:
+		st, err := a.core.SealStatus(r.Context())
+		if err != nil {
+			respondError(w, a.logger, "", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"initialized": st.Initialized})
+	case http.MethodPut, http.MethodPost:
+		var in struct {
+			SecretShares      int      `json:"secret_shares"`
+			SecretThreshold   int      `json:"secret_threshold"`
+			PGPKeys           []string `json:"pgp_keys"`
+			RootTokenPGPKey   string   `json:"root_token_pgp_key"`
+			StoredShares      int      `json:"stored_shares"`
+			RecoveryShares    int      `json:"recovery_shares"`
+			RecoveryThreshold int      `json:"recovery_threshold"`
+		}
+		if !a.decodeInto(w, r, &in) {
+			return
+		}
+		if len(in.PGPKeys) > 0 || in.RootTokenPGPKey != "" {
+			respondError(w, a.logger, "", badRequest("PGP-encrypted key shares are not supported"))
+			return
+		}
+		keys, root, err := a.core.Initialize(r.Context(), seal.Config{SecretShares: in.SecretShares, SecretThreshold: in.SecretThreshold}, "")
+		if err != nil {
+			respondError(w, a.logger, "", err)
+			return
+		}
+		out := struct {
+			Keys       []string `json:"keys"`
+			KeysBase64 []string `json:"keys_base64"`
+			RootToken  string   `json:"root_token"`
+		}{RootToken: root}
+		for _, k := range keys {
+			out.Keys = append(out.Keys, hex.EncodeToString(k))
+			out.KeysBase64 = append(out.KeysBase64, base64.StdEncoding.EncodeToString(k))
+		}
+		writeJSON(w, http.StatusOK, out)
+	default:
+		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)
+	}
+}
+
+func (a *api) handleUnseal(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)
+		return
+	}
+	var in struct {
+		Key     string `json:"key"`
+		Reset   bool   `json:"reset"`
+		Migrate bool   `json:"migrate"`
+	}
+	if !a.decodeInto(w, r, &in) {
+		return
+	}
+	switch {
+	case in.Reset:
+		a.core.ResetUnseal()
+	case in.Key == "":
+		respondError(w, a.logger, "", badRequest("'key' must be specified in request body as JSON, or 'reset' set to true"))
+		return
+	default:
+		key, err := decodeKey(in.Key)
+		if err != nil {
+			respondError(w, a.logger, "", badRequest("'key' must be a valid hex or base64 string"))
+			return
+		}
+		if _, err := a.core.Unseal(r.Context(), key); err != nil {
+			respondError(w, a.logger, "", err)
+			return
+		}
+	}
+	a.writeSealStatus(w, r)
+}
+
+// decodeKey accepts a key share in hex (as printed) or base64.
+func decodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.StdEncoding.DecodeString(s)
+}
+
+func (a *api) handleSeal(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)
+		return
+	}
+	if err := a.core.Seal(r.Context(), clientToken(r)); err != nil {
+		respondError(w, a.logger, "", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleHealth answers sys/health with Vault's status codes: 200 active,
+// 429 standby, 501 not initialised, 503 sealed, each overridable by query.
+func (a *api) handleHealth(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)
+		return
+	}
+	st, err := a.core.SealStatus(r.Context())
+	if err != nil {
+		respondError(w, a.logger, "", err)
+		return
+	}
+	q := r.URL.Query()
+	code := func(name string, def int) int {
+		if v := q.Get(name); v != "" {
+			if n, err := strconv.Atoi(v); err == nil && n >= 100 && n <= 599 {
+				return n
+			}
+		}
+		return def
+	}
+	status := code("activecode", http.StatusOK)
+	switch {
+	case !st.Initialized:
+		status = code("uninitcode", http.StatusNotImplemented)
+	case st.Sealed:
+		status = code("sealedcode", http.StatusServiceUnavailable)
+	}
+	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, map[string]any{
+		"initialized":                  st.Initialized,
+		"sealed":                       st.Sealed,
+		"standby":                      false,
+		"performance_standby":          false,
+		"replication_performance_mode": "disabled",
+		"replication_dr_mode":          "disabled",
+		"server_time_utc":              time.Now().Unix(),
+		"version":                      version.VaultAPI,
+		"enterprise":                   false,
+		"cluster_name":                 st.ClusterName,
+		"cluster_id":                   st.ClusterID,
+		"echo_duration_ms":             0,
+		"clock_skew_ms":                0,
+	})
+}
+
+// handleLeader answers sys/leader. Until HA lands every server is alone.
+func (a *api) handleLeader(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.Method != http.MethodGet {
+		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ha_enabled":                          false,
+		"is_self":                             false,
+		"active_time":                         time.Time{}.Format(time.RFC3339),
+		"leader_address":                      "",
+		"leader_cluster_address":              "",
+		"performance_standby":                 false,
+		"performance_standby_last_remote_wal": 0,
+		"raft_committed_index":                0,
+		"raft_applied_index":                  0,
+	})
+}
+
+// decodeInto decodes a bounded JSON object body into v, answering the
+// error itself; it reports whether the caller should go on.
+func (a *api) decodeInto(w http.ResponseWriter, r *http.Request, v any) bool {
+	raw, err := a.readBody(w, r)
+	if err == nil && len(raw) > 0 {
+		if err = checkJSONShape(raw); err != nil {
+			err = badRequest("error parsing JSON: " + err.Error())
+		} else if json.Unmarshal(raw, v) != nil {
+			err = badRequest("error parsing JSON")
+		}
+	}
+	if err != nil {
+		respondError(w, a.logger, mount.NewUUID(), err)
+		return false
+	}
+	return true
+}

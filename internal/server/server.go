@@ -1,0 +1,235 @@
+// Package server assembles a running Tresor server from its configuration:
+// storage, then the core with its built-in backends, then the HTTP API on
+// each listener. It also owns dev mode and the `tresor server` command.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tresorhq/tresor/internal/config"
+	"github.com/tresorhq/tresor/internal/core"
+	"github.com/tresorhq/tresor/internal/engine/cubbyhole"
+	"github.com/tresorhq/tresor/internal/engine/kv"
+	"github.com/tresorhq/tresor/internal/httpapi"
+	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/storage"
+	"github.com/tresorhq/tresor/internal/storage/bolt"
+	"github.com/tresorhq/tresor/internal/storage/inmem"
+	"github.com/tresorhq/tresor/internal/sys"
+)
+
+// Server is a configured, not yet listening, Tresor server.
+type Server struct {
+	Core   *core.Core
+	cfg    *config.Config
+	logger *slog.Logger
+	store  storage.Store
+	close  func() error // closes the storage
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	servers   []*http.Server
+}
+
+// New opens the storage cfg names and builds a sealed core over it.
+func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Storage == nil {
+		return nil, errors.New("no storage configured")
+	}
+	store, closeStore, err := openStorage(cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	c, err := core.New(core.Config{
+		Storage:         store,
+		StorageType:     cfg.Storage.Type,
+		Logger:          logger,
+		System:          func(c *core.Core) logical.Backend { return sys.New(c) },
+		Backends:        Backends(),
+		DefaultLeaseTTL: cfg.DefaultLeaseTTL,
+		MaxLeaseTTL:     cfg.MaxLeaseTTL,
+	})
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	return &Server{Core: c, cfg: cfg, logger: logger, store: store, close: closeStore}, nil
+}
+
+// Backends is the table of mountable secrets engines and auth methods.
+func Backends() map[string]logical.Factory {
+	return map[string]logical.Factory{
+		"kv":        kv.Factory,
+		"cubbyhole": cubbyhole.Factory,
+	}
+}
+
+// openStorage maps a storage stanza to a backend. Vault's "file" storage
+// becomes a bolt database in that directory: one file, transactional.
+func openStorage(st *config.Storage) (storage.Store, func() error, error) {
+	switch st.Type {
+	case "inmem":
+		return inmem.New(), func() error { return nil }, nil
+	case "file", "bolt":
+		if st.Path == "" {
+			return nil, nil, fmt.Errorf("storage %q: path is required", st.Type)
+		}
+		if err := os.MkdirAll(st.Path, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
+		}
+		db, err := bolt.Open(filepath.Join(st.Path, "tresor.db"), bolt.Options{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
+		}
+		return db, db.Close, nil
+	}
+	return nil, nil, fmt.Errorf("storage type %q is not supported (supported: file, bolt, inmem)", st.Type)
+}
+
+// Listen binds every configured listener. It fails without side effects
+// left behind if any address cannot be bound or a TLS file cannot be read.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, lc := range s.cfg.Listeners {
+		ln, srv, err := s.listen(lc)
+		if err != nil {
+			for _, l := range s.listeners {
+				_ = l.Close()
+			}
+			s.listeners, s.servers = nil, nil
+			return err
+		}
+		s.listeners = append(s.listeners, ln)
+		s.servers = append(s.servers, srv)
+	}
+	return nil
+}
+
+func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) {
+	srv := &http.Server{
+		Handler:           httpapi.New(s.Core, httpapi.Options{MaxRequestSize: lc.MaxRequestSize, Logger: s.logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+	}
+	ln, err := net.Listen("tcp", lc.Address)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listener %s: %w", lc.Address, err)
+	}
+	if !lc.TLSDisable {
+		tc, err := tlsConfig(lc)
+		if err != nil {
+			_ = ln.Close()
+			return nil, nil, fmt.Errorf("listener %s: %w", lc.Address, err)
+		}
+		srv.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
+	}
+	return ln, srv, nil
+}
+
+var tlsVersions = map[string]uint16{
+	"tls10": tls.VersionTLS10, "tls11": tls.VersionTLS11,
+	"tls12": tls.VersionTLS12, "tls13": tls.VersionTLS13,
+}
+
+func tlsConfig(lc config.Listener) (*tls.Config, error) {
+	if lc.TLSCertFile == "" || lc.TLSKeyFile == "" {
+		return nil, errors.New("TLS is enabled but tls_cert_file or tls_key_file is not set (set tls_disable = true for plain HTTP)")
+	}
+	cert, err := tls.LoadX509KeyPair(lc.TLSCertFile, lc.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS key pair: %w", err)
+	}
+	tc := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	if v, ok := tlsVersions[lc.TLSMinVersion]; ok {
+		tc.MinVersion = v
+	}
+	if v, ok := tlsVersions[lc.TLSMaxVersion]; ok {
+		tc.MaxVersion = v
+	}
+	if lc.TLSClientCAFile != "" {
+		pem, err := os.ReadFile(lc.TLSClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read tls_client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("tls_client_ca_file holds no PEM certificate")
+		}
+		tc.ClientCAs = pool
+	}
+	switch {
+	case lc.TLSDisableClientCerts:
+		tc.ClientAuth = tls.NoClientCert
+	case lc.TLSRequireAndVerifyClientCert:
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	default:
+		tc.ClientAuth = tls.RequestClientCert
+	}
+	return tc, nil
+}
+
+// Addrs returns the bound listener addresses, after Listen.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]net.Addr, len(s.listeners))
+	for i, l := range s.listeners {
+		out[i] = l.Addr()
+	}
+	return out
+}
+
+// Serve answers requests on every listener until Shutdown.
+func (s *Server) Serve() error {
+	s.mu.Lock()
+	lns, srvs := s.listeners, s.servers
+	s.mu.Unlock()
+	errc := make(chan error, len(lns))
+	for i := range lns {
+		go func() { errc <- srvs[i].Serve(lns[i]) }()
+	}
+	var first error
+	for range lns {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Shutdown stops the listeners, lets requests in flight finish (until ctx
+// ends), seals the core and closes the storage.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srvs := s.servers
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range srvs {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	s.Core.Shutdown()
+	errs = append(errs, s.close())
+	return errors.Join(errs...)
+}
