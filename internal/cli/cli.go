@@ -1,0 +1,213 @@
+// Package cli is the tresor command line. It accepts the vault CLI's syntax,
+// flags, environment and output formats, so that
+//
+//	alias vault=tresor
+//
+// keeps existing scripts working.
+//
+// Every command except server is an ordinary HTTP client of a Tresor (or
+// Vault) server, speaking through github.com/hashicorp/vault/api:
+//
+//	tresor operator init -key-shares=5 -key-threshold=3
+//	tresor operator unseal            # prompts without echo
+//	tresor login s.XXXX               # stores the token in ~/.vault-token
+//	tresor write secret/app password=@pw.txt user=-
+//	tresor read -field=password secret/app
+//	tresor list -format=json secret/
+//	tresor status                     # exit 2 when sealed
+//
+// Flags come before positional arguments, as with vault; -format is global
+// and may appear anywhere. The server is found through -address,
+// TRESOR_ADDR or VAULT_ADDR (TRESOR_ wins), defaulting to
+// https://127.0.0.1:8200; the token comes from TRESOR_TOKEN, VAULT_TOKEN or
+// the token file written by "tresor login".
+//
+// Exit codes follow vault: 0 success, 1 local error (bad usage, unreadable
+// file), 2 error from the server or the network, 127 unknown command.
+//
+// A new command group is one file: a constructor returning *command (see
+// base.go) and an entry in commandTable.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	hcli "github.com/hashicorp/cli"
+)
+
+// Env is everything Main takes from the process, so tests can run the CLI
+// in-process with buffers and a fake environment.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv looks up an environment variable; nil means an empty environment.
+	Getenv func(string) string
+	// HomeDir holds the token file (.vault-token); empty disables it.
+	HomeDir string
+	// Server runs "tresor server"; nil when the binary has no server built in.
+	Server func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// Exit codes, as vault uses them.
+const (
+	exitOK      = 0
+	exitLocal   = 1   // bad flags or arguments, unreadable local file
+	exitRemote  = 2   // API error or unreachable server; also "sealed" for status
+	exitUnknown = 127 // no such command (set by the dispatcher)
+)
+
+// binaryName is how usage text refers to the program.
+const binaryName = "tresor"
+
+// Main runs the command line args (without the program name) and returns the
+// process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	s := newSession(ctx, env)
+
+	args, glob := scanGlobalFlags(args, s.getenv)
+	if !validFormat(glob.format) {
+		s.errorf("Invalid output format: %s", glob.format)
+		return exitLocal
+	}
+	s.global = glob
+
+	// The server parses its own flags and help, so it bypasses the dispatcher.
+	if len(args) > 0 && args[0] == "server" {
+		return runServer(s, args[1:])
+	}
+
+	c := &hcli.CLI{
+		Name:        binaryName,
+		Args:        args,
+		Commands:    commandTable(s),
+		HelpFunc:    rootHelp,
+		HelpWriter:  s.stdout,
+		ErrorWriter: s.stderr,
+		// "version" is reachable but not advertised, as in vault.
+		HiddenCommands: []string{"version"},
+	}
+	code, err := c.Run()
+	if err != nil {
+		s.errorf("Error executing CLI: %s", err)
+		return exitLocal
+	}
+	return code
+}
+
+// commandTable lists every command. Keys with a space are subcommands.
+func commandTable(s *session) map[string]hcli.CommandFactory {
+	cmds := []func(*session) *command{
+		newStatusCommand,
+		newOperatorCommand,
+		newOperatorInitCommand,
+		newOperatorUnsealCommand,
+		newOperatorSealCommand,
+		newOperatorRotateCommand,
+		newOperatorKeyStatusCommand,
+		newReadCommand,
+		newWriteCommand,
+		newDeleteCommand,
+		newListCommand,
+		newLoginCommand,
+		newVersionCommand,
+		newServerCommand,
+	}
+	table := make(map[string]hcli.CommandFactory, len(cmds))
+	for _, newCmd := range cmds {
+		name := newCmd(s).name
+		table[name] = func() (hcli.Command, error) { return newCmd(s), nil }
+	}
+	return table
+}
+
+// commonCommands head the root help, in this order, as in vault.
+var commonCommands = []string{"read", "write", "delete", "list", "login", "server", "status"}
+
+// rootHelp renders "tresor -h": the common commands first, then the rest,
+// aligned as one table.
+func rootHelp(cmds map[string]hcli.CommandFactory) string {
+	common := make(map[string]bool, len(commonCommands))
+	var rows [][]string
+	for _, name := range commonCommands {
+		if f, ok := cmds[name]; ok {
+			common[name] = true
+			rows = append(rows, []string{name, synopsis(f)})
+		}
+	}
+	nCommon := len(rows)
+	for _, name := range sortedKeys(cmds) {
+		if !common[name] {
+			rows = append(rows, []string{name, synopsis(cmds[name])})
+		}
+	}
+	lines := strings.Split(columns(rows, "      "), "\n")
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: %s <command> [args]\n\nCommon commands:\n", binaryName)
+	for i, line := range lines {
+		if i == nCommon {
+			b.WriteString("\nOther commands:\n")
+		}
+		fmt.Fprintf(&b, "    %s\n", line)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func synopsis(f hcli.CommandFactory) string {
+	c, err := f()
+	if err != nil {
+		return ""
+	}
+	return c.Synopsis()
+}
+
+// session is the state one Main call shares between its commands: the
+// process environment, the global flags, and stdin, which may be read once.
+type session struct {
+	ctx            context.Context
+	env            Env
+	stdin          *bufio.Reader
+	stdinUsed      bool
+	stdout, stderr io.Writer
+	global         globalFlags
+}
+
+func newSession(ctx context.Context, env Env) *session {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.Stdin == nil {
+		env.Stdin = strings.NewReader("")
+	}
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	return &session{
+		ctx:    ctx,
+		env:    env,
+		stdin:  bufio.NewReader(env.Stdin),
+		stdout: env.Stdout,
+		stderr: env.Stderr,
+	}
+}
+
+// getenv looks up a setting by its suffix ("ADDR"): TRESOR_ADDR if set,
+// else VAULT_ADDR.
+func (s *session) getenv(suffix string) string {
+	if v := s.env.Getenv("TRESOR_" + suffix); v != "" {
+		return v
+	}
+	return s.env.Getenv("VAULT_" + suffix)
+}
+
+// errorf prints one error line on stderr.
+func (s *session) errorf(format string, args ...any) {
+	fmt.Fprintf(s.stderr, format+"\n", args...)
+}
