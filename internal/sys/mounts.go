@@ -244,6 +244,9 @@ func (m *mountRoutes) handle(ctx context.Context, req *logical.Request, prefix, 
 	if normalizeMountPath(path) == "" {
 		return nil, logical.InvalidRequest("path is required")
 	}
+	if prefix == "" && strings.HasPrefix(full, "auth/") {
+		return nil, logical.InvalidRequest("cannot mount a secrets engine under auth/; use sys/auth")
+	}
 	if tune {
 		switch req.Operation {
 		case logical.ReadOperation:
