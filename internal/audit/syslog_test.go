@@ -1,0 +1,27 @@
+//go:build !windows && !plan9
+
+package audit_test
+
+import (
+	"log/syslog"
+	"testing"
+
+	"github.com/tresorhq/tresor/internal/audit"
+)
+
+func TestSyslogDevice(t *testing.T) {
+	probe, err := syslog.New(syslog.LOG_INFO|syslog.LOG_LOCAL0, "tresor-test")
+	if err != nil {
+		t.Skipf("no syslog daemon: %v", err)
+	}
+	probe.Close()
+	d, err := audit.NewDevice("syslog", map[string]string{"facility": "local0", "tag": "tresor-test"}, testSalt(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	logBoth(t, d, fullInput())
+	if err := d.Reopen(); err != nil {
+		t.Errorf("Reopen: %v", err)
+	}
+}
