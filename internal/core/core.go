@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/barrier"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
@@ -39,6 +40,9 @@ type Config struct {
 	Backends        map[string]logical.Factory
 	DefaultLeaseTTL time.Duration
 	MaxLeaseTTL     time.Duration
+	// AuditForbiddenDirs are directories audit files may not be written
+	// into (the data directory).
+	AuditForbiddenDirs []string
 }
 
 // Core is the heart of the server. It is safe for concurrent use.
@@ -57,7 +61,11 @@ type Core struct {
 	mounts   *mount.Table
 	// mountMu serialises changes of the mount table.
 	mountMu sync.Mutex
-	cluster clusterInfo
+	audit   *audit.Broker
+	// auditMu serialises changes of the audit table, auditDevs.
+	auditMu   sync.Mutex
+	auditDevs []*audit.DeviceConfig
+	cluster   clusterInfo
 }
 
 type clusterInfo struct {
@@ -220,6 +228,9 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.setupMounts(ctx); err != nil {
 		return err
 	}
+	if err := c.setupAudit(ctx); err != nil {
+		return err
+	}
 	c.tokens.Start(context.WithoutCancel(ctx))
 	return nil
 }
@@ -248,6 +259,10 @@ func (c *Core) sealLocked() {
 		return
 	}
 	c.tokens.Stop()
+	if c.audit != nil {
+		_ = c.audit.Close()
+		c.audit, c.auditDevs = nil, nil
+	}
 	c.barrier.Seal()
 	c.tokens, c.policies, c.mounts = nil, nil, nil
 	c.sealed = true

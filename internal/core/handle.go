@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/token"
 )
@@ -26,11 +27,25 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		sudo = matchSpecial(entry.Special.Root, rel)
 	}
 	te, err := c.authenticate(ctx, req, unauth)
+
+	// The audit record carries the mount's details but the full path.
+	var in *audit.Input
+	if c.audit.Enabled() {
+		areq := *req
+		if found {
+			areq.MountPoint, areq.MountType, areq.MountAccessor = entry.Path, entry.Type, entry.Accessor
+		}
+		in = auditInput(&areq, te, nil, nil)
+		if found {
+			in.NonHMACRequestKeys = entry.Config.AuditNonHMACRequestKeys
+			in.NonHMACResponseKeys = entry.Config.AuditNonHMACResponseKeys
+		}
+	}
 	if err != nil {
-		return nil, err
+		return nil, c.refuse(ctx, in, err)
 	}
 	if !found {
-		return nil, &logical.Error{Kind: logical.KindNotFound, Messages: []string{fmt.Sprintf("no handler for route %q. route entry not found.", req.Path)}}
+		return nil, c.refuse(ctx, in, &logical.Error{Kind: logical.KindNotFound, Messages: []string{fmt.Sprintf("no handler for route %q. route entry not found.", req.Path)}})
 	}
 
 	breq := *req
@@ -44,17 +59,20 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		if ec, ok := entry.Backend.(logical.ExistenceChecker); ok {
 			checked, exists, err := ec.ExistenceCheck(ctx, &breq)
 			if err != nil {
-				return nil, err
+				return nil, c.refuse(ctx, in, err)
 			}
 			if checked && !exists {
 				breq.Operation = logical.CreateOperation
 			}
 		}
 	}
+	if in != nil {
+		in.Request.Operation = breq.Operation
+	}
 	if te != nil {
 		if !unauth {
 			if err := c.authorize(ctx, te, req.Path, breq.Operation, req.Data, req.WrapTTL, sudo); err != nil {
-				return nil, err
+				return nil, c.refuse(ctx, in, err)
 			}
 		}
 		breq.Token = &logical.TokenInfo{
@@ -68,7 +86,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		if te.NumUses > 0 && !unauth {
 			last, err := c.tokens.Use(ctx, te)
 			if err != nil {
-				return nil, logical.ErrPermissionDenied
+				return nil, c.refuse(ctx, in, logical.ErrPermissionDenied)
 			}
 			if last {
 				// A token on its last use dies once the request is done.
@@ -80,18 +98,43 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 			}
 		}
 	}
-	resp, err := entry.Backend.HandleRequest(ctx, &breq)
-	if err != nil || resp == nil {
-		return resp, err
-	}
-	if a := resp.Auth; a != nil && a.ClientToken == "" && strings.HasPrefix(entry.Path, "auth/") {
-		// A login: the auth method vouched for the caller; mint its token.
-		a.DisplayName = loginDisplayName(entry.Path, a.DisplayName)
-		if _, err := c.tokens.CreateFromAuth(ctx, a, req.Path); err != nil {
-			return nil, err
+
+	// No audit record, no answer: the request is logged before it runs.
+	if in != nil {
+		if err := c.audit.LogRequest(ctx, in); err != nil {
+			return nil, errAuditFailed
 		}
 	}
-	return resp, nil
+	resp, err := entry.Backend.HandleRequest(ctx, &breq)
+	if err == nil && resp != nil {
+		if a := resp.Auth; a != nil && a.ClientToken == "" && strings.HasPrefix(entry.Path, "auth/") {
+			// A login: the auth method vouched for the caller; mint its token.
+			a.DisplayName = loginDisplayName(entry.Path, a.DisplayName)
+			if _, err = c.tokens.CreateFromAuth(ctx, a, req.Path); err != nil {
+				resp = nil
+			}
+		}
+	}
+	if in != nil {
+		in.Response, in.Err = resp, err
+		if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
+			return nil, errAuditFailed
+		}
+	}
+	return resp, err
+}
+
+// refuse records a request that fails before reaching its backend (denied,
+// unknown route) and returns err.
+func (c *Core) refuse(ctx context.Context, in *audit.Input, err error) error {
+	if in == nil {
+		return err
+	}
+	in.Err = err
+	if c.audit.LogRequest(ctx, in) != nil || c.audit.LogResponse(ctx, in) != nil {
+		return errAuditFailed
+	}
+	return err
 }
 
 // loginDisplayName prefixes a login's display name with its mount, as Vault

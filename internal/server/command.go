@@ -143,9 +143,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case err = <-errc:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case <-hup:
+			// Log rotation: reopen the audit files.
+			if rerr := srv.Core.ReopenAudit(); rerr != nil {
+				logger.Error("reopening audit devices", "error", rerr)
+			} else {
+				logger.Info("audit devices reopened")
+			}
+		}
 	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

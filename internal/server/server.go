@@ -54,14 +54,19 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var forbidden []string
+	if cfg.Storage.Path != "" {
+		forbidden = append(forbidden, cfg.Storage.Path)
+	}
 	c, err := core.New(core.Config{
-		Storage:         store,
-		StorageType:     cfg.Storage.Type,
-		Logger:          logger,
-		System:          func(c *core.Core) logical.Backend { return sys.New(c) },
-		Backends:        Backends(),
-		DefaultLeaseTTL: cfg.DefaultLeaseTTL,
-		MaxLeaseTTL:     cfg.MaxLeaseTTL,
+		AuditForbiddenDirs: forbidden,
+		Storage:            store,
+		StorageType:        cfg.Storage.Type,
+		Logger:             logger,
+		System:             func(c *core.Core) logical.Backend { return sys.New(c) },
+		Backends:           Backends(),
+		DefaultLeaseTTL:    cfg.DefaultLeaseTTL,
+		MaxLeaseTTL:        cfg.MaxLeaseTTL,
 	})
 	if err != nil {
 		_ = closeStore()

@@ -17,6 +17,7 @@ import (
 type Core interface {
 	Mounter
 	Policies
+	Auditor
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
 }
@@ -82,6 +83,10 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.policies.capabilities(ctx, withOp(req, op), "self")
 	case path == "capabilities-accessor":
 		return b.policies.capabilities(ctx, withOp(req, op), "accessor")
+	case path == "audit" || strings.HasPrefix(path, "audit/"):
+		return b.auditDevices(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "audit"), "/"))
+	case strings.HasPrefix(path, "audit-hash/"):
+		return b.auditHash(withOp(req, op), strings.TrimPrefix(path, "audit-hash/"))
 	case strings.HasPrefix(path, "remount/status/"):
 		if op != logical.ReadOperation {
 			return nil, logical.ErrUnsupportedOperation
