@@ -293,8 +293,12 @@ func (c *Core) tokenOptions() token.Options {
 	}
 }
 
-// onTokenRevoke cleans up after a revoked token: its cubbyhole.
+// onTokenRevoke cleans up after a revoked token: what it wrapped, and its
+// cubbyhole.
 func (c *Core) onTokenRevoke(ctx context.Context, e *token.Entry) error {
+	if err := c.dropWrapped(ctx, e); err != nil {
+		return err
+	}
 	if c.mounts == nil {
 		return nil
 	}

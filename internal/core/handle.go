@@ -115,6 +115,9 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 			}
 		}
 	}
+	if err == nil && resp != nil && req.WrapTTL > 0 && (resp.Data != nil || resp.Auth != nil) && resp.Raw == nil {
+		resp, err = c.wrap(ctx, resp, req.WrapTTL, req.Path)
+	}
 	if in != nil {
 		in.Response, in.Err = resp, err
 		if aerr := c.audit.LogResponse(ctx, in); aerr != nil {

@@ -55,7 +55,8 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 func decodeJSONObject(raw []byte) (map[string]any, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
+	// Clients send "null" for an empty body (the Go client does).
+	if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
 		return nil, nil
 	}
 	if err := checkJSONShape(raw); err != nil {

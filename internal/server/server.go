@@ -17,6 +17,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tresorhq/tresor/internal/auth/approle"
+	"github.com/tresorhq/tresor/internal/auth/cert"
+	"github.com/tresorhq/tresor/internal/auth/userpass"
 	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/core"
 	"github.com/tresorhq/tresor/internal/engine/cubbyhole"
@@ -80,6 +83,9 @@ func Backends() map[string]logical.Factory {
 	return map[string]logical.Factory{
 		"kv":        kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
+		"userpass":  userpass.Factory,
+		"approle":   approle.Factory,
+		"cert":      cert.Factory,
 	}
 }
 

@@ -164,6 +164,10 @@ func mountOutput(e *mount.Entry) map[string]any {
 	}
 }
 
+// authTypes are the mount types that are auth methods (mounted below
+// auth/ through sys/auth); every other type is a secrets engine.
+var authTypes = map[string]bool{"userpass": true, "approle": true, "cert": true, "token": true}
+
 // normalizeMountPath turns "secret", "/secret/" into "secret/".
 func normalizeMountPath(p string) string {
 	p = strings.Trim(p, "/")
@@ -284,6 +288,12 @@ func (m *mountRoutes) handle(ctx context.Context, req *logical.Request, prefix, 
 			return nil, logical.InvalidRequest("backend type must be specified as a string")
 		}
 		normalizeType(&in)
+		if authTypes[in.Type] != (prefix == "auth/") {
+			if prefix == "auth/" {
+				return nil, logical.InvalidRequest("unknown auth method type %q", in.Type)
+			}
+			return nil, logical.InvalidRequest("plugin not found in the catalog: %s", in.Type)
+		}
 		e := &mount.Entry{Path: full, Type: in.Type, Description: in.Description, Options: in.Options, Local: in.Local, SealWrap: in.SealWrap}
 		if err := in.Config.apply(e); err != nil {
 			return nil, err

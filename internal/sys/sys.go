@@ -18,6 +18,7 @@ type Core interface {
 	Mounter
 	Policies
 	Auditor
+	Wrapper
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
 }
@@ -57,7 +58,10 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
 			"leases/lookup/*", "key-status",
 		},
-		Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*"},
+		Unauthenticated: []string{
+			"internal/ui/mounts", "internal/ui/mounts/*",
+			"wrapping/unwrap", "wrapping/lookup", "wrapping/rewrap",
+		},
 	}
 }
 
@@ -87,6 +91,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.auditDevices(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "audit"), "/"))
 	case strings.HasPrefix(path, "audit-hash/"):
 		return b.auditHash(withOp(req, op), strings.TrimPrefix(path, "audit-hash/"))
+	case path == "wrapping/unwrap" || path == "wrapping/lookup" || path == "wrapping/rewrap" || path == "wrapping/wrap":
+		return b.wrapping(ctx, withOp(req, op), strings.TrimPrefix(path, "wrapping/"))
 	case strings.HasPrefix(path, "remount/status/"):
 		if op != logical.ReadOperation {
 			return nil, logical.ErrUnsupportedOperation

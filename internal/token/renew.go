@@ -89,7 +89,8 @@ func (s *Store) CreateFromAuth(ctx context.Context, a *logical.Auth, path string
 		return nil, err
 	}
 	e, err := s.Create(ctx, &Entry{
-		Policies:     sanitizePolicies(a.Policies, true),
+		// Auth methods set TokenPolicies only for token_no_default_policy.
+		Policies:     sanitizePolicies(a.Policies, a.TokenPolicies == nil),
 		Meta:         a.Metadata,
 		DisplayName:  a.DisplayName,
 		Path:         path,
