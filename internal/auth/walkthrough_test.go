@@ -153,3 +153,39 @@ path "secret/data/services/*"      { capabilities = ["read"] }
 		t.Fatalf("login with the unwrapped secret ID: %v", err)
 	}
 }
+
+// TestLockoutAcrossNameVariants: 6 wrong passwords for admin, Admin and
+// " admin " share one counter; sys/locked-users lists and unlocks.
+func TestLockoutAcrossNameVariants(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	root := s.Client
+	if err := root.Sys().EnableAuthWithOptions("userpass", &api.EnableAuthOptions{Type: "userpass"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/userpass/users/admin", map[string]any{"password": "right"}); err != nil {
+		t.Fatal(err)
+	}
+	anon, _ := root.Clone()
+	anon.ClearToken()
+	for i, name := range []string{"admin", "Admin", " admin ", "ADMIN", "admin", "Admin"} {
+		_, err := anon.Logical().Write("auth/userpass/login/"+name, map[string]any{"password": "wrong"})
+		if err == nil {
+			t.Fatalf("attempt %d with a wrong password succeeded", i)
+		}
+	}
+	if _, err := anon.Logical().Write("auth/userpass/login/admin", map[string]any{"password": "right"}); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("right password while locked out: %v; want 403", err)
+	}
+	locked, err := root.Logical().Read("sys/locked-users")
+	if err != nil || locked.Data["total"] == nil {
+		t.Fatalf("locked-users: %+v %v", locked, err)
+	}
+	auths, _ := root.Sys().ListAuth()
+	acc := auths["userpass/"].Accessor
+	if _, err := root.Logical().Write("sys/locked-users/"+acc+"/unlock/admin", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.Logical().Write("auth/userpass/login/admin", map[string]any{"password": "right"}); err != nil {
+		t.Fatalf("login after unlock: %v", err)
+	}
+}

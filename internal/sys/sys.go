@@ -56,7 +56,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"auth/*", "remount", "rotate", "audit", "audit/*", "raw", "raw/*",
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
-			"leases/lookup/*", "key-status",
+			"leases/lookup/*", "key-status", "locked-users", "locked-users/*",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -93,6 +93,10 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.auditHash(withOp(req, op), strings.TrimPrefix(path, "audit-hash/"))
 	case path == "wrapping/unwrap" || path == "wrapping/lookup" || path == "wrapping/rewrap" || path == "wrapping/wrap":
 		return b.wrapping(ctx, withOp(req, op), strings.TrimPrefix(path, "wrapping/"))
+	case path == "locked-users":
+		return b.lockedUsers(withOp(req, op))
+	case strings.HasPrefix(path, "locked-users/"):
+		return b.unlockUser(withOp(req, op), strings.TrimPrefix(path, "locked-users/"))
 	case strings.HasPrefix(path, "remount/status/"):
 		if op != logical.ReadOperation {
 			return nil, logical.ErrUnsupportedOperation

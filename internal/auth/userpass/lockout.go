@@ -3,6 +3,7 @@ package userpass
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,6 +161,16 @@ func (l *lockout) config() LockoutConfig {
 
 // LockedUsers returns the users locked out now, sorted by name.
 func (b *Backend) LockedUsers() []LockedUser { return b.lockout.list(b.now()) }
+
+// LockedAliases names the locked-out users, sorted, for sys/locked-users.
+func (b *Backend) LockedAliases() []string {
+	var out []string
+	for _, u := range b.LockedUsers() {
+		out = append(out, u.Name)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Unlock lifts the lockout of a user and resets its failure counter. The
 // name is normalised like a login's, so any spelling of it works.
