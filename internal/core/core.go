@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/audit"
@@ -24,6 +25,7 @@ import (
 	"github.com/tresorhq/tresor/internal/policy"
 	"github.com/tresorhq/tresor/internal/seal"
 	"github.com/tresorhq/tresor/internal/storage"
+	"github.com/tresorhq/tresor/internal/telemetry"
 	"github.com/tresorhq/tresor/internal/token"
 )
 
@@ -65,7 +67,14 @@ type Core struct {
 	// auditMu serialises changes of the audit table, auditDevs.
 	auditMu   sync.Mutex
 	auditDevs []*audit.DeviceConfig
-	cluster   clusterInfo
+
+	metrics *telemetry.Metrics
+	// revoked counts revoked tokens; created ones are counted by the store,
+	// whose counter restarts at every unseal, so createdBefore keeps the
+	// total of earlier unseals.
+	revoked       atomic.Uint64
+	createdBefore atomic.Uint64
+	cluster       clusterInfo
 }
 
 type clusterInfo struct {
@@ -88,13 +97,15 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Core{
+	c := &Core{
 		cfg:     cfg,
 		logger:  cfg.Logger,
 		barrier: barrier.New(cfg.Storage),
 		seal:    seal.NewShamir(cfg.Storage),
 		sealed:  true,
-	}, nil
+	}
+	c.metrics = telemetry.New(c)
+	return c, nil
 }
 
 // Initialized reports whether Initialize has completed on this storage.
@@ -259,6 +270,7 @@ func (c *Core) sealLocked() {
 		return
 	}
 	c.tokens.Stop()
+	c.createdBefore.Add(c.tokens.Created())
 	if c.audit != nil {
 		_ = c.audit.Close()
 		c.audit, c.auditDevs = nil, nil
@@ -296,6 +308,7 @@ func (c *Core) tokenOptions() token.Options {
 // onTokenRevoke cleans up after a revoked token: what it wrapped, and its
 // cubbyhole.
 func (c *Core) onTokenRevoke(ctx context.Context, e *token.Entry) error {
+	c.revoked.Add(1)
 	if err := c.dropWrapped(ctx, e); err != nil {
 		return err
 	}
@@ -311,6 +324,23 @@ func (c *Core) onTokenRevoke(ctx context.Context, e *token.Entry) error {
 	}
 	return nil
 }
+
+// Metrics returns the server's metrics registry.
+func (c *Core) Metrics() *telemetry.Metrics { return c.metrics }
+
+// TokensCreated counts tokens created since the process started.
+func (c *Core) TokensCreated() uint64 {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	n := c.createdBefore.Load()
+	if c.tokens != nil {
+		n += c.tokens.Created()
+	}
+	return n
+}
+
+// TokensRevoked counts tokens revoked since the process started.
+func (c *Core) TokensRevoked() uint64 { return c.revoked.Load() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

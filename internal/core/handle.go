@@ -102,6 +102,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	// No audit record, no answer: the request is logged before it runs.
 	if in != nil {
 		if err := c.audit.LogRequest(ctx, in); err != nil {
+			c.metrics.AuditFailure()
 			return nil, errAuditFailed
 		}
 	}
@@ -121,6 +122,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	if in != nil {
 		in.Response, in.Err = resp, err
 		if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
+			c.metrics.AuditFailure()
 			return nil, errAuditFailed
 		}
 	}
@@ -135,6 +137,7 @@ func (c *Core) refuse(ctx context.Context, in *audit.Input, err error) error {
 	}
 	in.Err = err
 	if c.audit.LogRequest(ctx, in) != nil || c.audit.LogResponse(ctx, in) != nil {
+		c.metrics.AuditFailure()
 		return errAuditFailed
 	}
 	return err

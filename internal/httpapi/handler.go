@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
@@ -46,18 +47,26 @@ type Options struct {
 	// negative value means no limit.
 	MaxRequestSize int64
 	Logger         *slog.Logger
+	// Metrics, when set, observes every request.
+	Metrics RequestObserver
+}
+
+// RequestObserver records a finished request.
+type RequestObserver interface {
+	ObserveRequest(method string, code int, d time.Duration)
 }
 
 type api struct {
 	core    Core
 	maxBody int64
 	logger  *slog.Logger
+	metrics RequestObserver
 	sysSeal map[string]func(w http.ResponseWriter, r *http.Request, path string)
 }
 
 // New returns the http.Handler serving /v1/ for c.
 func New(c Core, opts Options) http.Handler {
-	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger}
+	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger, metrics: opts.Metrics}
 	if a.maxBody == 0 {
 		a.maxBody = DefaultMaxRequestSize
 	}
@@ -76,6 +85,12 @@ func New(c Core, opts Options) http.Handler {
 }
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.metrics != nil {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		start := time.Now()
+		defer func() { a.metrics.ObserveRequest(r.Method, sw.code, time.Since(start)) }()
+		w = sw
+	}
 	reqID := mount.NewUUID()
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -111,6 +126,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respondLogical(w, req, resp)
+}
+
+// statusWriter remembers the status code written, for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 // clientToken reads the caller's token from X-Vault-Token or an

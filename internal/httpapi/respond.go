@@ -24,6 +24,12 @@ type envelope struct {
 }
 
 func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.Response) {
+	if resp != nil && resp.RawBody != nil {
+		w.Header().Set("Content-Type", resp.RawContentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(resp.RawBody)
+		return
+	}
 	if resp == nil || (resp.Data == nil && resp.Auth == nil && resp.Secret == nil && resp.WrapInfo == nil && len(resp.Warnings) == 0 && resp.Raw == nil) {
 		status := http.StatusNoContent
 		if resp != nil && resp.StatusCode != 0 {

@@ -88,9 +88,13 @@ type Response struct {
 	// StatusCode overrides the default HTTP status (200, or 204 without a
 	// body). Only the few sys endpoints that Vault gives special codes use it.
 	StatusCode int
-	// Raw, when set, is written to the client as is instead of the JSON
-	// envelope (for sys/health and similar endpoints whose body is the data).
+	// Raw, when set, is written to the client as JSON instead of the
+	// envelope (for endpoints whose body is the data, like sys/metrics).
 	Raw any
+	// RawBody, when set, is written as is with RawContentType (Prometheus
+	// text at sys/metrics?format=prometheus).
+	RawBody        []byte
+	RawContentType string
 }
 
 // Auth is the auth block of a login or token creation.

@@ -133,7 +133,7 @@ func (s *Server) Listen() error {
 
 func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) {
 	srv := &http.Server{
-		Handler:           httpapi.New(s.Core, httpapi.Options{MaxRequestSize: lc.MaxRequestSize, Logger: s.logger}),
+		Handler:           httpapi.New(s.Core, httpapi.Options{MaxRequestSize: lc.MaxRequestSize, Logger: s.logger, Metrics: s.Core.Metrics()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		MaxHeaderBytes:    1 << 20,

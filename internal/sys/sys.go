@@ -5,12 +5,14 @@
 package sys
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/barrier"
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/telemetry"
 )
 
 // Core is what the system backend needs from the core.
@@ -19,6 +21,7 @@ type Core interface {
 	Policies
 	Auditor
 	Wrapper
+	Metrics() *telemetry.Metrics
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
 }
@@ -93,6 +96,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.auditHash(withOp(req, op), strings.TrimPrefix(path, "audit-hash/"))
 	case path == "wrapping/unwrap" || path == "wrapping/lookup" || path == "wrapping/rewrap" || path == "wrapping/wrap":
 		return b.wrapping(ctx, withOp(req, op), strings.TrimPrefix(path, "wrapping/"))
+	case path == "metrics":
+		return b.metrics(withOp(req, op))
 	case path == "locked-users":
 		return b.lockedUsers(withOp(req, op))
 	case strings.HasPrefix(path, "locked-users/"):
@@ -149,4 +154,25 @@ func (b *Backend) keyStatus(context.Context, *logical.Request) (*logical.Respons
 		"install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano),
 		"encryptions":  ki.Encryptions,
 	}}, nil
+}
+
+// metrics answers sys/metrics: Prometheus text with ?format=prometheus,
+// otherwise a JSON snapshot.
+func (b *Backend) metrics(req *logical.Request) (*logical.Response, error) {
+	if req.Operation != logical.ReadOperation {
+		return nil, logical.ErrUnsupportedOperation
+	}
+	m := b.core.Metrics()
+	if f, _ := req.Data["format"].(string); f == "prometheus" {
+		var buf bytes.Buffer
+		if err := m.WritePrometheus(&buf); err != nil {
+			return nil, err
+		}
+		return &logical.Response{RawBody: buf.Bytes(), RawContentType: telemetry.PrometheusContentType}, nil
+	}
+	snap, err := m.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Response{Raw: snap}, nil
 }

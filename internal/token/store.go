@@ -12,6 +12,7 @@ import (
 	"hash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -111,10 +112,16 @@ type Store struct {
 
 	exp expiry
 
+	// created counts tokens created since Open (vault_token_creation).
+	created atomic.Uint64
+
 	loopMu sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
 }
+
+// Created counts the tokens created since Open.
+func (s *Store) Created() uint64 { return s.created.Load() }
 
 // Open returns a store over s, creating its salt and batch key on first use
 // and loading every token into its cache and expiry index.
@@ -380,7 +387,11 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 	}
 	e.Orphan = e.Parent == ""
 	if e.Type == TypeBatch {
-		return s.createBatch(e)
+		e, err := s.createBatch(e)
+		if err == nil {
+			s.created.Add(1)
+		}
+		return e, err
 	}
 	if e.ID == "" {
 		e.ID = ServicePrefix + randomID(24)
@@ -423,6 +434,7 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 	if !e.ExpireTime.IsZero() {
 		s.exp.push(e.ExpireTime, k)
 	}
+	s.created.Add(1)
 	return e, nil
 }
 
