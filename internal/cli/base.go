@@ -40,10 +40,15 @@ type command struct {
 	// run executes the command with its positional arguments; nil marks a
 	// command that only groups subcommands.
 	run func(c *command, args []string) int
+	// hideFlags leaves the flags out of the help text, for a group whose
+	// flags serve only a legacy form (auth).
+	hideFlags bool
 
 	address    string
 	caCert     string
 	caPath     string
+	clientCert string
+	clientKey  string
 	skipVerify bool
 	namespace  string
 	format     string
@@ -59,7 +64,7 @@ func (c *command) Synopsis() string { return c.synopsis }
 // Help implements cli.Command: the usage text followed by every flag.
 func (c *command) Help() string {
 	text := strings.TrimSpace(c.usage)
-	if flags := c.flagSet().help(); flags != "" {
+	if flags := c.flagSet().help(); flags != "" && !c.hideFlags {
 		text += "\n\n" + flags
 	}
 	return text
@@ -140,6 +145,14 @@ func (c *command) httpFlags(g *flagGroup) {
 		"Path on the local disk to a directory of PEM-encoded CA certificates "+
 			"to verify the server's TLS certificate. This can also be specified "+
 			"via VAULT_CAPATH.")
+	g.stringVar(&c.clientCert, "client-cert", c.s.getenv("CLIENT_CERT"), "string",
+		"Path on the local disk to a single PEM-encoded certificate presented "+
+			"to the server for TLS client authentication (the cert auth method). "+
+			"-client-key is required with it. This can also be specified via "+
+			"VAULT_CLIENT_CERT.")
+	g.stringVar(&c.clientKey, "client-key", c.s.getenv("CLIENT_KEY"), "string",
+		"Path on the local disk to the PEM-encoded private key matching "+
+			"-client-cert. This can also be specified via VAULT_CLIENT_KEY.")
 	g.stringVar(&c.namespace, "namespace", c.s.getenv("NAMESPACE"), "string",
 		"Accepted for compatibility with vault; Tresor has no namespaces and "+
 			"ignores it.")
@@ -174,9 +187,11 @@ func (c *command) client() (*api.Client, error) {
 		Timeout: 60 * time.Second,
 	}
 	if err := cfg.ConfigureTLS(&api.TLSConfig{
-		CACert:   c.caCert,
-		CAPath:   c.caPath,
-		Insecure: c.skipVerify,
+		CACert:     c.caCert,
+		CAPath:     c.caPath,
+		ClientCert: c.clientCert,
+		ClientKey:  c.clientKey,
+		Insecure:   c.skipVerify,
 	}); err != nil {
 		return nil, fmt.Errorf("failed to set up TLS: %w", err)
 	}

@@ -16,6 +16,21 @@
 //	tresor list -format=json secret/
 //	tresor status                     # exit 2 when sealed
 //
+// Command groups work as in vault: kv (version-aware KV: put, get
+// -version, patch, rollback, delete/undelete/destroy -versions, metadata),
+// secrets, auth, audit, policy and token:
+//
+//	tresor kv put secret/app api_key=abc      # → secret/data/app on KV v2
+//	tresor kv get -field=api_key secret/app
+//	tresor secrets enable -path=kv1 -version=1 kv
+//	tresor policy write web - < web.hcl
+//	tresor token create -policy=web -ttl=1h
+//	tresor login -method=userpass username=alice
+//
+// Vault 0.x verbs from old tutorials (mounts, mount, token-create,
+// policies, auth TOKEN, ...) still work; they print the modern command on
+// stderr first.
+//
 // Flags come before positional arguments, as with vault; -format is global
 // and may appear anywhere. The server is found through -address,
 // TRESOR_ADDR or VAULT_ADDR (TRESOR_ wins), defaulting to
@@ -87,8 +102,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		HelpFunc:    rootHelp,
 		HelpWriter:  s.stdout,
 		ErrorWriter: s.stderr,
-		// "version" is reachable but not advertised, as in vault.
-		HiddenCommands: []string{"version"},
+		// "version" and vault 0.x's verbs are reachable but not advertised.
+		HiddenCommands: append([]string{"version"}, legacyNames()...),
 	}
 	code, err := c.Run()
 	if err != nil {
@@ -115,6 +130,51 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 		newLoginCommand,
 		newVersionCommand,
 		newServerCommand,
+		newKVCommand,
+		newKVGetCommand,
+		newKVPutCommand,
+		newKVPatchCommand,
+		newKVListCommand,
+		newKVDeleteCommand,
+		newKVUndeleteCommand,
+		newKVDestroyCommand,
+		newKVRollbackCommand,
+		newKVEnableVersioningCommand,
+		newKVMetadataCommand,
+		newKVMetadataGetCommand,
+		newKVMetadataPutCommand,
+		newKVMetadataPatchCommand,
+		newKVMetadataDeleteCommand,
+		newSecretsCommand,
+		newSecretsEnableCommand,
+		newSecretsDisableCommand,
+		newSecretsListCommand,
+		newSecretsTuneCommand,
+		newSecretsMoveCommand,
+		newPolicyCommand,
+		newPolicyWriteCommand,
+		newPolicyReadCommand,
+		newPolicyListCommand,
+		newPolicyDeleteCommand,
+		newPolicyFmtCommand,
+		newTokenCommand,
+		newTokenCreateCommand,
+		newTokenLookupCommand,
+		newTokenRenewCommand,
+		newTokenRevokeCommand,
+		newTokenCapabilitiesCommand,
+		newAuthCommand,
+		newAuthEnableCommand,
+		newAuthDisableCommand,
+		newAuthListCommand,
+		newAuthTuneCommand,
+		newAuditCommand,
+		newAuditEnableCommand,
+		newAuditListCommand,
+		newAuditDisableCommand,
+	}
+	for _, v := range legacyVerbs {
+		cmds = append(cmds, legacyConstructor(v))
 	}
 	table := make(map[string]hcli.CommandFactory, len(cmds))
 	for _, newCmd := range cmds {

@@ -192,3 +192,34 @@ func wrap(s string, pad int) string {
 	}
 	return strings.Join(append(lines, line), "\n")
 }
+
+// stringsVar defines a repeatable -name=<example>; each value may also hold
+// a comma-separated list (-policy=a,b -policy=c gives [a b c]), as vault's
+// slice flags do.
+func (g *flagGroup) stringsVar(p *[]string, name, example, usage string) {
+	g.set.fs.Func(name, usage, func(v string) error {
+		for _, e := range strings.Split(v, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				*p = append(*p, e)
+			}
+		}
+		return nil
+	})
+	g.docs = append(g.docs, flagDoc{name: name, example: example, usage: usage})
+}
+
+// mapVar defines a repeatable -name=key=value collecting into *p.
+func (g *flagGroup) mapVar(p *map[string]string, name, example, usage string) {
+	g.set.fs.Func(name, usage, func(v string) error {
+		key, value, ok := strings.Cut(v, "=")
+		if !ok || key == "" {
+			return fmt.Errorf("%q: %w", v, errNotKeyValue)
+		}
+		if *p == nil {
+			*p = make(map[string]string)
+		}
+		(*p)[key] = value
+		return nil
+	})
+	g.docs = append(g.docs, flagDoc{name: name, example: example, usage: usage})
+}

@@ -409,3 +409,42 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// printPathHeader prints a title padded with "=" to the width of the path,
+// then the path, as kv commands head their output:
+//
+//	===== Secret Path =====
+//	secret/data/app
+func printPathHeader(w io.Writer, title, path string) {
+	fmt.Fprintf(w, "%s\n%s\n\n", padEquals(title, len(path)), path)
+}
+
+// printSection prints a map as a Key/Value table under a title padded to
+// roughly the table's width ("====== Data ======"), as kv commands do.
+func printSection(p *printer, title string, m map[string]any) {
+	longest := 0
+	for k := range m {
+		longest = max(longest, len(k))
+	}
+	// The table is the longest key, four spaces and "Value".
+	fmt.Fprintln(p.out, padEquals(title, longest+4+len("Value")))
+	rows := make([][]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		rows = append(rows, []string{k, displayValue(k, m[k])})
+	}
+	if len(rows) > 0 {
+		p.keyValues(rows)
+	}
+}
+
+// padEquals centres title in a line of "=" about width characters wide;
+// at least two on each side, and the same number on both.
+func padEquals(title string, width int) string {
+	n := width - len(title) - 2
+	if n <= 0 {
+		n = 4
+	}
+	n += n % 2
+	side := strings.Repeat("=", n/2)
+	return side + " " + title + " " + side
+}

@@ -14,10 +14,13 @@ import (
 // response. config holds the KEY=VALUE arguments plus "mount".
 type loginMethod func(ctx context.Context, s *session, client *api.Client, config map[string]string) (*api.Secret, error)
 
-// loginMethods are the -method values login understands. Auth method files
-// (userpass, approle, ...) add their entry here.
+// loginMethods are the -method values login understands (the non-token
+// ones are in auth.go).
 var loginMethods = map[string]loginMethod{
-	"token": loginWithToken,
+	"token":    loginWithToken,
+	"userpass": loginWithUserpass,
+	"approle":  loginWithAppRole,
+	"cert":     loginWithCert,
 }
 
 func newLoginCommand(s *session) *command {
@@ -44,10 +47,16 @@ Usage: tresor login [options] [AUTH K=V...]
   Print the token instead of storing it:
 
       $ tresor login -token-only s.3jnbMAKl1i4YxKaPnGnMCkRv
+
+  Log in with an auth method (the password is asked for if omitted):
+
+      $ tresor login -method=userpass username=alice
+      $ tresor login -method=approle role_id=... secret_id=...
+      $ tresor login -method=cert -client-cert=me.pem -client-key=me-key.pem
 `,
 		flags: func(g *flagGroup) {
 			g.stringVar(&method, "method", "token", "string",
-				`Type of authentication to use, such as "token".`)
+				`Type of authentication to use: "token", "userpass", "approle" or "cert".`)
 			g.stringVar(&mount, "path", "", "string",
 				"Mount path of the auth method. The default is the method's name.")
 			g.boolVar(&noStore, "no-store", false,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/barrier"
+	"github.com/tresorhq/tresor/internal/lease"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
 	"github.com/tresorhq/tresor/internal/policy"
@@ -68,6 +69,7 @@ type Core struct {
 	auditMu   sync.Mutex
 	auditDevs []*audit.DeviceConfig
 
+	leases  *lease.Manager
 	metrics *telemetry.Metrics
 	// revoked counts revoked tokens; created ones are counted by the store,
 	// whose counter restarts at every unseal, so createdBefore keeps the
@@ -242,6 +244,10 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.setupAudit(ctx); err != nil {
 		return err
 	}
+	if err := c.openLeases(ctx); err != nil {
+		return err
+	}
+	c.leases.Start(context.WithoutCancel(ctx))
 	c.tokens.Start(context.WithoutCancel(ctx))
 	return nil
 }
@@ -270,13 +276,14 @@ func (c *Core) sealLocked() {
 		return
 	}
 	c.tokens.Stop()
+	c.leases.Stop()
 	c.createdBefore.Add(c.tokens.Created())
 	if c.audit != nil {
 		_ = c.audit.Close()
 		c.audit, c.auditDevs = nil, nil
 	}
 	c.barrier.Seal()
-	c.tokens, c.policies, c.mounts = nil, nil, nil
+	c.tokens, c.policies, c.mounts, c.leases = nil, nil, nil, nil
 	c.sealed = true
 	c.logger.Info("core sealed")
 }
@@ -305,12 +312,17 @@ func (c *Core) tokenOptions() token.Options {
 	}
 }
 
-// onTokenRevoke cleans up after a revoked token: what it wrapped, and its
-// cubbyhole.
+// onTokenRevoke cleans up after a revoked token: what it wrapped, its
+// leases and its cubbyhole.
 func (c *Core) onTokenRevoke(ctx context.Context, e *token.Entry) error {
 	c.revoked.Add(1)
 	if err := c.dropWrapped(ctx, e); err != nil {
 		return err
+	}
+	if c.leases != nil {
+		if err := c.leases.RevokeByToken(ctx, e.Accessor); err != nil {
+			return err
+		}
 	}
 	if c.mounts == nil {
 		return nil

@@ -116,6 +116,11 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 			}
 		}
 	}
+	if err == nil && resp != nil && resp.Secret != nil && resp.Secret.LeaseID == "" && !strings.HasPrefix(entry.Path, "auth/") {
+		if err = c.registerLease(ctx, entry, req.Path, te, resp); err != nil {
+			resp = nil
+		}
+	}
 	if err == nil && resp != nil && req.WrapTTL > 0 && (resp.Data != nil || resp.Auth != nil) && resp.Raw == nil {
 		resp, err = c.wrap(ctx, resp, req.WrapTTL, req.Path)
 	}

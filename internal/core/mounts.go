@@ -184,6 +184,10 @@ func (c *Core) Unmount(ctx context.Context, path string) error {
 	if e.Builtin {
 		return logical.InvalidRequest("cannot unmount %q", path)
 	}
+	// Its secrets die with it: revoke every lease it issued first.
+	if err := c.leases.RevokePrefix(ctx, path, true); err != nil {
+		return fmt.Errorf("revoke leases of %s: %w", path, err)
+	}
 	c.mounts.Remove(path)
 	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {
 		_ = c.mounts.Add(e)

@@ -189,3 +189,17 @@ type SpecialPaths struct {
 type SpecialPather interface {
 	SpecialPaths() *SpecialPaths
 }
+
+// SecretRevoker is implemented by engines that issue leased secrets: the
+// core calls it when a lease expires or is revoked. req carries the mount's
+// storage; secret is the lease's secret as issued (its InternalData) and
+// data the response data it was issued with.
+type SecretRevoker interface {
+	RevokeSecret(ctx context.Context, req *Request, secret *Secret, data map[string]any) error
+}
+
+// SecretRenewer is implemented by engines whose leases need work on
+// renewal; it answers the TTL granted (the core caps it).
+type SecretRenewer interface {
+	RenewSecret(ctx context.Context, req *Request, secret *Secret, increment time.Duration) (time.Duration, error)
+}

@@ -40,10 +40,6 @@ func (p *policyRoutes) handle(ctx context.Context, req *logical.Request, name st
 		if err != nil {
 			return nil, err
 		}
-		if !legacy {
-			// root is not an ACL policy one can read back.
-			names = without(names, policy.RootName)
-		}
 		data := map[string]any{"keys": names}
 		if legacy {
 			data["policies"] = names
@@ -86,16 +82,6 @@ func policyError(err error) error {
 		return logical.InvalidRequest("failed to parse policy: %s", pe.Error())
 	}
 	return err
-}
-
-func without(names []string, drop string) []string {
-	out := names[:0:0]
-	for _, n := range names {
-		if n != drop {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // capabilities answers sys/capabilities, sys/capabilities-self and
