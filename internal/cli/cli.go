@@ -94,6 +94,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if len(args) > 0 && args[0] == "server" {
 		return runServer(s, args[1:])
 	}
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(s, args[1:])
+	}
 
 	c := &hcli.CLI{
 		Name:        binaryName,
@@ -116,6 +119,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 // commandTable lists every command. Keys with a space are subcommands.
 func commandTable(s *session) map[string]hcli.CommandFactory {
 	cmds := []func(*session) *command{
+		newBenchCommand,
 		newStatusCommand,
 		newOperatorCommand,
 		newOperatorInitCommand,

@@ -122,7 +122,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := New(cfg, logger)
+	srv, err := New(cfg, Options{Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error initializing storage: %v\n", err)
 		return 1

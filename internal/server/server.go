@@ -45,10 +45,23 @@ type Server struct {
 	servers   []*http.Server
 }
 
+// Options are what a Server is built with besides its configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Backends adds mountable types to the built-in ones (tests use it to
+	// mount engines of their own).
+	Backends map[string]logical.Factory
+}
+
 // New opens the storage cfg names and builds a sealed core over it.
-func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	backends := Backends()
+	for k, f := range opts.Backends {
+		backends[k] = f
 	}
 	if cfg.Storage == nil {
 		return nil, errors.New("no storage configured")

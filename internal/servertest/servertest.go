@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/tresorhq/tresor/internal/config"
+	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/server"
 )
 
@@ -24,6 +25,8 @@ type Options struct {
 	Uninitialized bool
 	// Storage replaces the default in-memory storage stanza.
 	Storage *config.Storage
+	// Backends adds mountable engine types (test engines).
+	Backends map[string]logical.Factory
 }
 
 // Server is a running test server. It stops when the test ends.
@@ -51,7 +54,7 @@ func New(t testing.TB, opts Options) *Server {
 		DefaultLeaseTTL: config.DefaultLeaseTTL,
 		MaxLeaseTTL:     config.DefaultMaxLeaseTTL,
 	}
-	srv, err := server.New(cfg, nil)
+	srv, err := server.New(cfg, server.Options{Backends: opts.Backends})
 	if err != nil {
 		t.Fatalf("servertest: %v", err)
 	}

@@ -21,6 +21,7 @@ type Core interface {
 	Policies
 	Auditor
 	Wrapper
+	Leaser
 	Metrics() *telemetry.Metrics
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
@@ -96,6 +97,12 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.auditHash(withOp(req, op), strings.TrimPrefix(path, "audit-hash/"))
 	case path == "wrapping/unwrap" || path == "wrapping/lookup" || path == "wrapping/rewrap" || path == "wrapping/wrap":
 		return b.wrapping(ctx, withOp(req, op), strings.TrimPrefix(path, "wrapping/"))
+	case path == "leases" || strings.HasPrefix(path, "leases/"):
+		return b.leases(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "leases"), "/"))
+	case path == "renew" || strings.HasPrefix(path, "renew/") || path == "revoke" || strings.HasPrefix(path, "revoke/") ||
+		strings.HasPrefix(path, "revoke-prefix/") || strings.HasPrefix(path, "revoke-force/"):
+		// Vault's old aliases of sys/leases/*.
+		return b.leases(ctx, withOp(req, op), path)
 	case path == "metrics":
 		return b.metrics(withOp(req, op))
 	case path == "locked-users":
