@@ -80,7 +80,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		StorageType:        cfg.Storage.Type,
 		Logger:             logger,
 		System:             func(c *core.Core) logical.Backend { return sys.New(c) },
-		Backends:           Backends(),
+		Backends:           backends,
 		DefaultLeaseTTL:    cfg.DefaultLeaseTTL,
 		MaxLeaseTTL:        cfg.MaxLeaseTTL,
 	})

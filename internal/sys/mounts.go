@@ -59,6 +59,9 @@ func decode(req *logical.Request, v any) error {
 // parseTTL accepts seconds (number or numeric string) and Go durations
 // ("1h", "768h"), as Vault does. "system" or "" means unset (0).
 func parseTTL(field string, v any) (time.Duration, error) {
+	if n, ok := v.(json.Number); ok {
+		v = n.String()
+	}
 	switch x := v.(type) {
 	case nil:
 		return 0, nil
