@@ -189,3 +189,69 @@ func TestLockoutAcrossNameVariants(t *testing.T) {
 		t.Fatalf("login after unlock: %v", err)
 	}
 }
+
+// TestDisableAuthRevokesItsTokens: disabling a method revokes every token
+// it issued; other tokens live on.
+func TestDisableAuthRevokesItsTokens(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	root := s.Client
+	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/approle/role/r", map[string]any{"token_policies": "default"}); err != nil {
+		t.Fatal(err)
+	}
+	rid, _ := root.Logical().Read("auth/approle/role/r/role-id")
+	sid, _ := root.Logical().Write("auth/approle/role/r/secret-id", nil)
+	anon, _ := root.Clone()
+	anon.ClearToken()
+	login, err := anon.Logical().Write("auth/approle/login", map[string]any{"role_id": rid.Data["role_id"], "secret_id": sid.Data["secret_id"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().DisableAuth("approle"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Auth().Token().LookupAccessor(login.Auth.Accessor); err == nil {
+		t.Fatal("a token of the disabled auth method is still alive")
+	}
+	if _, err := root.Auth().Token().LookupAccessor(other.Auth.Accessor); err != nil {
+		t.Fatalf("an unrelated token died: %v", err)
+	}
+}
+
+// TestTokenBoundCIDRs: a login token bound to another network is refused.
+func TestTokenBoundCIDRs(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	root := s.Client
+	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, cidr := range map[string]string{"far": "10.1.2.0/24", "near": "127.0.0.0/8"} {
+		if _, err := root.Logical().Write("auth/approle/role/"+name, map[string]any{"token_bound_cidrs": cidr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login := func(role string) *api.Client {
+		rid, _ := root.Logical().Read("auth/approle/role/" + role + "/role-id")
+		sid, _ := root.Logical().Write("auth/approle/role/"+role+"/secret-id", nil)
+		c, _ := root.Clone()
+		c.ClearToken()
+		sec, err := c.Logical().Write("auth/approle/login", map[string]any{"role_id": rid.Data["role_id"], "secret_id": sid.Data["secret_id"]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetToken(sec.Auth.ClientToken)
+		return c
+	}
+	if _, err := login("near").Auth().Token().LookupSelf(); err != nil {
+		t.Fatalf("token bound to 127.0.0.0/8 used from loopback: %v", err)
+	}
+	if _, err := login("far").Auth().Token().LookupSelf(); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("token bound to 10.1.2.0/24 used from loopback: %v; want 403", err)
+	}
+}

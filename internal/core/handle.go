@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/tresorhq/tresor/internal/audit"
@@ -175,7 +177,35 @@ func (c *Core) authenticate(ctx context.Context, req *logical.Request, unauth bo
 	if err != nil {
 		return nil, fmt.Errorf("look up token: %w", err)
 	}
+	if len(te.BoundCIDRs) > 0 && !fromCIDRs(req.Connection, te.BoundCIDRs) {
+		return nil, logical.ErrPermissionDenied
+	}
 	return te, nil
+}
+
+// fromCIDRs reports whether the request comes from one of cidrs.
+func fromCIDRs(conn *logical.Connection, cidrs []string) bool {
+	if conn == nil {
+		return false
+	}
+	host, _, err := net.SplitHostPort(conn.RemoteAddr)
+	if err != nil {
+		host = conn.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil && p.Contains(ip) {
+			return true
+		}
+		if a, err := netip.ParseAddr(c); err == nil && a.Unmap() == ip {
+			return true
+		}
+	}
+	return false
 }
 
 // matchSpecial reports whether a mount-relative path matches one of a

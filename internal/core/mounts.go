@@ -184,9 +184,15 @@ func (c *Core) Unmount(ctx context.Context, path string) error {
 	if e.Builtin {
 		return logical.InvalidRequest("cannot unmount %q", path)
 	}
-	// Its secrets die with it: revoke every lease it issued first.
+	// Its secrets die with it: revoke every lease it issued first, and
+	// for an auth method every token it issued.
 	if err := c.leases.RevokePrefix(ctx, path, true); err != nil {
 		return fmt.Errorf("revoke leases of %s: %w", path, err)
+	}
+	if strings.HasPrefix(path, "auth/") {
+		if err := c.tokens.RevokeByPathPrefix(ctx, path); err != nil {
+			return fmt.Errorf("revoke tokens of %s: %w", path, err)
+		}
 	}
 	c.mounts.Remove(path)
 	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {

@@ -53,6 +53,8 @@ type Entry struct {
 	// ExpireTime is zero for tokens that never expire (root).
 	ExpireTime      time.Time `json:"expire_time"`
 	LastRenewalTime time.Time `json:"last_renewal_time"`
+	// BoundCIDRs limit the addresses the token may be used from.
+	BoundCIDRs []string `json:"bound_cidrs,omitempty"`
 }
 
 // IsRoot reports whether the token carries the root policy.

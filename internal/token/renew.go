@@ -102,6 +102,7 @@ func (s *Store) CreateFromAuth(ctx context.Context, a *logical.Auth, path string
 		Renewable:    a.Renewable && typ == TypeService,
 		Type:         typ,
 		EntityID:     a.EntityID,
+		BoundCIDRs:   a.BoundCIDRs,
 	})
 	if err != nil {
 		return nil, err

@@ -243,3 +243,44 @@ func (s *Store) tidy(ctx context.Context) error {
 	}
 	return nil
 }
+
+// RevokeByPathPrefix revokes every token created under a path prefix (for
+// example "auth/userpass/" when that auth method is disabled), with their
+// descendants. It walks the accessor index, so it costs one read per token.
+func (s *Store) RevokeByPathPrefix(ctx context.Context, prefix string) error {
+	names, err := s.store.List(ctx, accessorPrefix)
+	if err != nil {
+		return fmt.Errorf("list accessors: %w", err)
+	}
+	var victims []key
+	for _, name := range names {
+		se, err := s.store.Get(ctx, accessorPrefix+name)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read accessor index: %w", err)
+		}
+		var ae accessorEntry
+		if err := json.Unmarshal(se.Value, &ae); err != nil {
+			continue
+		}
+		k, ok := parseKey(ae.Token)
+		if !ok {
+			continue
+		}
+		e, err := s.entry(ctx, k)
+		if err != nil {
+			continue
+		}
+		if strings.HasPrefix(e.Path, prefix) {
+			victims = append(victims, k)
+		}
+	}
+	for _, k := range victims {
+		if err := s.revokeTree(ctx, k); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
