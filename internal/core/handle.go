@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/tresorhq/tresor/internal/audit"
@@ -118,6 +119,9 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 			}
 		}
 	}
+	if err == nil && resp != nil && te != nil && !te.IsRoot() && breq.Operation == logical.ListOperation && isTrue(req.Data["recursive"]) {
+		err = c.filterRecursiveList(ctx, te, entry.Path, req.Path, resp)
+	}
 	if err == nil && resp != nil && resp.Secret != nil && resp.Secret.LeaseID == "" && !strings.HasPrefix(entry.Path, "auth/") {
 		if err = c.registerLease(ctx, entry, req.Path, te, resp); err != nil {
 			resp = nil
@@ -134,6 +138,42 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		}
 	}
 	return resp, err
+}
+
+func isTrue(v any) bool {
+	s, _ := v.(string)
+	b, _ := strconv.ParseBool(s)
+	return b
+}
+
+// filterRecursiveList keeps only the keys of a recursive listing that the
+// caller may read or list, so a recursive LIST reveals no more than the
+// caller could find by walking level by level. For KV version 2 the data/
+// path of a key counts as well as its metadata/ path.
+func (c *Core) filterRecursiveList(ctx context.Context, te *token.Entry, mountPath, listPath string, resp *logical.Response) error {
+	keys, ok := resp.Data["keys"].([]string)
+	if !ok {
+		return nil
+	}
+	acl, err := c.policies.ACL(ctx, te.Policies)
+	if err != nil {
+		return fmt.Errorf("compile ACL: %w", err)
+	}
+	dataPath := ""
+	if rest, ok := strings.CutPrefix(listPath, mountPath+"metadata/"); ok {
+		dataPath = mountPath + "data/" + rest
+	}
+	may := func(p string) bool {
+		return acl.Allowed(logical.ReadOperation, p, nil, 0).Allowed || acl.Allowed(logical.ListOperation, p, nil, 0).Allowed
+	}
+	kept := keys[:0:0]
+	for _, k := range keys {
+		if may(listPath+k) || (dataPath != "" && may(dataPath+k)) {
+			kept = append(kept, k)
+		}
+	}
+	resp.Data["keys"] = kept
+	return nil
 }
 
 // refuse records a request that fails before reaching its backend (denied,

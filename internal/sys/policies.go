@@ -173,3 +173,42 @@ func stringList(v any) []string {
 	}
 	return nil
 }
+
+// resultantACL answers sys/internal/ui/resultant-acl: the caller's merged
+// rules, as the UI reads them.
+func (p *policyRoutes) resultantACL(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	if req.Operation != logical.ReadOperation {
+		return nil, logical.ErrUnsupportedOperation
+	}
+	if req.Token == nil {
+		return nil, logical.ErrPermissionDenied
+	}
+	if req.Token.Root {
+		return &logical.Response{Data: map[string]any{"root": true, "exact_paths": map[string]any{}, "glob_paths": map[string]any{}}}, nil
+	}
+	exact, glob := map[string]policy.Capability{}, map[string]policy.Capability{}
+	for _, name := range req.Token.Policies {
+		pol, err := p.core.PolicyStore().Get(ctx, name)
+		if err != nil {
+			continue // a token may outlive its policies
+		}
+		for _, r := range pol.Rules {
+			if prefix, ok := strings.CutSuffix(r.Path, "*"); ok {
+				glob[prefix] |= r.Capabilities
+			} else {
+				exact[r.Path] |= r.Capabilities
+			}
+		}
+	}
+	render := func(m map[string]policy.Capability) map[string]any {
+		out := make(map[string]any, len(m))
+		for path, caps := range m {
+			if caps.Has(policy.Deny) {
+				caps = policy.Deny
+			}
+			out[path] = map[string]any{"capabilities": caps.Strings()}
+		}
+		return out
+	}
+	return &logical.Response{Data: map[string]any{"root": false, "exact_paths": render(exact), "glob_paths": render(glob)}}, nil
+}

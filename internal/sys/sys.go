@@ -85,6 +85,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.policies.handle(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "policy"), "/"), true)
 	case path == "policies/acl" || strings.HasPrefix(path, "policies/acl/"):
 		return b.policies.handle(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "policies/acl"), "/"), false)
+	case path == "internal/ui/resultant-acl":
+		return b.policies.resultantACL(ctx, withOp(req, op))
 	case path == "capabilities":
 		return b.policies.capabilities(ctx, withOp(req, op), "token")
 	case path == "capabilities-self":

@@ -222,3 +222,43 @@ func TestMountsAndUpgrade(t *testing.T) {
 		t.Fatalf("unmount sys: %v; want 400", err)
 	}
 }
+
+// TestRecursiveListFilteredByACL: a recursive LIST shows only the keys the
+// caller may read or list.
+func TestRecursiveListFilteredByACL(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	ctx := context.Background()
+	for _, p := range []string{"team/a/db", "team/a/api", "team/b/db", "other/x"} {
+		if _, err := s.Client.KVv2("secret").Put(ctx, p, map[string]any{"v": p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.Client.Logical().ReadWithData("secret/metadata/", map[string][]string{"recursive": {"true"}, "list": {"true"}})
+	if err != nil || len(all.Data["keys"].([]any)) != 4 {
+		t.Fatalf("root recursive list: %+v %v", all, err)
+	}
+	if err := s.Client.Sys().PutPolicy("team-a", `
+path "secret/metadata/*" { capabilities = ["list"] }
+path "secret/metadata/team/b/*" { capabilities = ["deny"] }
+path "secret/metadata/other/*" { capabilities = ["deny"] }
+`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Client.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"team-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.Client.Clone()
+	c.SetToken(tok.Auth.ClientToken)
+	got, err := c.Logical().ReadWithData("secret/metadata/", map[string][]string{"recursive": {"true"}, "list": {"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, k := range got.Data["keys"].([]any) {
+		keys = append(keys, k.(string))
+	}
+	if strings.Join(keys, ",") != "team/a/api,team/a/db" {
+		t.Fatalf("filtered recursive list = %v; want team/a/api, team/a/db", keys)
+	}
+}
