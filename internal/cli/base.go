@@ -54,6 +54,12 @@ type command struct {
 	format     string
 	field      string
 	curl       bool
+	// wrapTTL, when set, asks the server to wrap every response of the
+	// command in a single-use token living this long (-wrap-ttl).
+	wrapTTL        time.Duration
+	wrapTTLEnvErr  error // VAULT_WRAP_TTL did not parse; reported by client
+	policyOverride bool
+	headers        map[string]string
 }
 
 var _ hcli.Command = (*command)(nil)
@@ -162,6 +168,20 @@ func (c *command) httpFlags(g *flagGroup) {
 		"Disable verification of TLS certificates. This is highly discouraged: "+
 			"it leaves the connection open to interception. This can also be "+
 			"specified via VAULT_SKIP_VERIFY.")
+	wrapDefault, err := parseDuration(c.s.getenv("WRAP_TTL"))
+	if err != nil {
+		c.wrapTTLEnvErr = fmt.Errorf("could not parse VAULT_WRAP_TTL: %w", err)
+	}
+	g.durationVar(&c.wrapTTL, "wrap-ttl", wrapDefault,
+		"Wrap the response in a cubbyhole token valid for this long (\"5m\" or "+
+			"seconds). Only the wrapping token is printed; \""+binaryName+" unwrap\" "+
+			"opens it once. This can also be specified via VAULT_WRAP_TTL.")
+	g.boolVar(&c.policyOverride, "policy-override", false,
+		"Override a soft-mandatory Sentinel policy. Tresor has no Sentinel "+
+			"policies; the flag is sent for compatibility.")
+	g.mapVar(&c.headers, "header", "key=value",
+		"Extra HTTP header sent with every request; repeat for more. Headers "+
+			"starting with X-Vault- are refused.")
 	g.boolVar(&c.curl, "output-curl-string", c.s.global.curl,
 		"Instead of executing the request, print an equivalent cURL command "+
 			"string and exit.")
@@ -215,6 +235,9 @@ func (c *command) client() (*api.Client, error) {
 		client.SetToken(token)
 	}
 	client.SetOutputCurlString(c.curl)
+	if err := c.applyRequestOptions(client); err != nil {
+		return nil, err
+	}
 	return client, nil
 }
 

@@ -27,6 +27,14 @@
 //	tresor token create -policy=web -ttl=1h
 //	tresor login -method=userpass username=alice
 //
+// Leases of dynamic secrets are looked up, renewed and revoked with lease;
+// any command takes -wrap-ttl to get its answer as a single-use wrapping
+// token, which unwrap opens:
+//
+//	tresor lease revoke -prefix database/creds/readonly
+//	tresor write -wrap-ttl=60s -f auth/approle/role/web/secret-id
+//	tresor unwrap s.WRAPPING_TOKEN
+//
 // Vault 0.x verbs from old tutorials (mounts, mount, token-create,
 // policies, auth TOKEN, ...) still work; they print the modern command on
 // stderr first.
@@ -149,6 +157,13 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 		newKVMetadataPutCommand,
 		newKVMetadataPatchCommand,
 		newKVMetadataDeleteCommand,
+		newKVMoveCommand,
+		newLeaseCommand,
+		newLeaseRenewCommand,
+		newLeaseRevokeCommand,
+		newLeaseLookupCommand,
+		newLeaseListCommand,
+		newUnwrapCommand,
 		newSecretsCommand,
 		newSecretsEnableCommand,
 		newSecretsDisableCommand,

@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 )
+
+// errBadDuration is returned by parseDuration for a value that is neither
+// a Go duration ("1h30m") nor a non-negative number of seconds.
+var errBadDuration = errors.New("want a duration such as 90s or 1h30m, or seconds")
 
 // globalFlags are the flags vault honours anywhere on the command line,
 // even after positional arguments.
@@ -222,4 +229,47 @@ func (g *flagGroup) mapVar(p *map[string]string, name, example, usage string) {
 		return nil
 	})
 	g.docs = append(g.docs, flagDoc{name: name, example: example, usage: usage})
+}
+
+// durationValue is a flag.Value holding a duration written as vault
+// accepts it: "90s", "1h30m", or plain seconds ("90").
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+func (d *durationValue) Set(s string) error {
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+// durationVar defines -name=<duration>.
+func (g *flagGroup) durationVar(p *time.Duration, name string, def time.Duration, usage string, aliases ...string) {
+	*p = def
+	for _, n := range append([]string{name}, aliases...) {
+		g.set.fs.Var((*durationValue)(p), n, usage)
+	}
+	g.docs = append(g.docs, flagDoc{name: name, example: "duration", usage: usage})
+}
+
+// parseDuration reads "90s", "1h30m" or plain seconds; negative durations
+// are refused.
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, fmt.Errorf("invalid duration %q: %w", s, errBadDuration)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("invalid duration %q: %w", s, errBadDuration)
+	}
+	return d, nil
 }

@@ -85,6 +85,8 @@ func (c *command) kvMount(client *api.Client, p string) (string, int, error) {
 	curl := client.OutputCurlString()
 	client.SetOutputCurlString(false)
 	defer client.SetOutputCurlString(curl)
+	// Nor is it a response the user asked to have wrapped.
+	defer withoutWrapping(client)()
 
 	req := client.NewRequest("GET", "/v1/sys/internal/ui/mounts/"+p)
 	resp, err := client.RawRequestWithContext(c.s.ctx, req)
@@ -339,7 +341,7 @@ func (c *command) printKVWrite(secret *api.Secret, t kvTarget, p string) int {
 		return exitOK
 	}
 	pr := c.printer()
-	if c.field != "" || c.format != "table" || !t.v2 {
+	if c.field != "" || c.format != "table" || !t.v2 || isWrapped(secret) {
 		return pr.secret(secret)
 	}
 	pr.warnings(secret)
@@ -412,7 +414,9 @@ Usage: tresor kv patch [options] KEY [DATA]
 // kvReadWrite patches by reading the current data, merging data into it
 // and writing it back, guarded by cas (the version read, unless given).
 func (c *command) kvReadWrite(client *api.Client, p string, data map[string]any, cas int) (*api.Secret, int) {
+	restore := withoutWrapping(client) // only the write is the user's answer
 	cur, err := client.Logical().ReadWithContext(c.s.ctx, p)
+	restore()
 	if err != nil {
 		return nil, c.apiFailed(err, "Error doing pre-read at %s", p)
 	}
@@ -670,7 +674,9 @@ func (c *command) kvReadVersion(client *api.Client, p string, v int) (meta, data
 	if v > 0 {
 		params = map[string][]string{"version": {strconv.Itoa(v)}}
 	}
+	restore := withoutWrapping(client) // only the write is the user's answer
 	secret, err := client.Logical().ReadWithDataWithContext(c.s.ctx, p, params)
+	restore()
 	if err != nil {
 		return nil, nil, c.apiFailed(err, "Error doing pre-read at %s", p)
 	}

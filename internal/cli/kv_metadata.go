@@ -67,7 +67,7 @@ Usage: tresor kv metadata get [options] KEY
 				return exitRemote
 			}
 			pr := c.printer()
-			if c.field != "" || c.format != "table" {
+			if c.field != "" || c.format != "table" || isWrapped(secret) {
 				return pr.secret(secret)
 			}
 			versions, _ := secret.Data["versions"].(map[string]any)

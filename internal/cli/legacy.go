@@ -34,6 +34,8 @@ var legacyVerbs = []legacyVerb{
 	{"audit-list", "audit list", newAuditListCommand},
 	{"audit-disable", "audit disable", newAuditDisableCommand},
 	{"capabilities", "token capabilities", newTokenCapabilitiesCommand},
+	{"renew", "lease renew", newLeaseRenewCommand},
+	{"revoke", "lease revoke", newLeaseRevokeCommand},
 }
 
 // legacyNames are the legacy verbs, for the dispatcher's hidden list.

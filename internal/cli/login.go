@@ -111,6 +111,10 @@ Usage: tresor login [options] [AUTH K=V...]
 			if err != nil {
 				return c.apiFailed(err, "Error authenticating")
 			}
+			if isWrapped(secret) {
+				// The token is inside the wrapping token: nothing to store.
+				return c.printer().secret(secret)
+			}
 			if secret == nil || secret.Auth == nil {
 				c.s.errorf("The server returned no authentication information")
 				return exitRemote

@@ -33,6 +33,9 @@ type Config struct {
 
 	DisableMlock bool
 
+	// Telemetry is the telemetry stanza, or its defaults when there is none.
+	Telemetry Telemetry
+
 	// DefaultLeaseTTL and MaxLeaseTTL are the system-wide lease limits.
 	DefaultLeaseTTL time.Duration
 	MaxLeaseTTL     time.Duration
@@ -86,6 +89,11 @@ type Listener struct {
 	// DefaultMaxRequestSize; a negative value means no limit, as in Vault.
 	MaxRequestSize int64
 
+	// UnauthenticatedMetricsAccess, set by telemetry {
+	// unauthenticated_metrics_access = true } inside the listener block,
+	// lets clients of this listener read sys/metrics without a token.
+	UnauthenticatedMetricsAccess bool
+
 	at string // file:line:col of the block, for Validate's messages
 }
 
@@ -102,6 +110,13 @@ var tlsVersions = map[string]uint16{
 // crypto/tls reads as its own default.
 func (l Listener) TLSVersions() (minVersion, maxVersion uint16) {
 	return tlsVersions[l.TLSMinVersion], tlsVersions[l.TLSMaxVersion]
+}
+
+// newConfig returns the configuration files are applied to. Telemetry's
+// default is set up front rather than in applyDefaults because an explicit
+// prometheus_retention_time = 0 means "disabled", not "unset".
+func newConfig() *Config {
+	return &Config{Telemetry: defaultTelemetry()}
 }
 
 // applyDefaults fills the settings a configuration left unset. Zero TTLs

@@ -14,6 +14,7 @@ func defaults() *Config {
 		MaxLeaseTTL:     DefaultMaxLeaseTTL,
 		LogLevel:        "info",
 		LogFormat:       "text",
+		Telemetry:       Telemetry{PrometheusRetentionTime: DefaultPrometheusRetentionTime},
 	}
 }
 
@@ -229,7 +230,7 @@ listener "tcp" {
 			want: func(c *Config) {
 				c.Listeners = []Listener{tcp(func(l *Listener) { l.TLSDisable = true })}
 				c.Warnings = []string{
-					`w.hcl:2:1: "telemetry" is not supported yet and is ignored`,
+					`w.hcl:3:3: telemetry: "statsite_address" is not supported yet and is ignored`,
 					`w.hcl:5:1: "seal" is not supported yet and is ignored`,
 					`w.hcl:8:1: "plugin_directory" is not supported yet and is ignored`,
 					`w.hcl:11:3: listener "tcp": "x_forwarded_for_hop_skips" is not supported yet and is ignored`,

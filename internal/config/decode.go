@@ -38,6 +38,7 @@ func (d *decoder) file(name string, src []byte) error {
 		return err
 	}
 	seen := make(map[string]bool)
+	declared := make(map[string]bool) // blocks allowed once per file
 	for _, it := range list.Items {
 		if len(it.Keys) == 0 {
 			return fmt.Errorf("%s: %w: item without a key", at(name, it.Val.Pos()), ErrSyntax)
@@ -51,6 +52,8 @@ func (d *decoder) file(name string, src []byte) error {
 			err = d.storage(it, key)
 		case lk == "listener":
 			err = d.listeners(it)
+		case lk == "telemetry":
+			err = d.telemetry(it, key, declared)
 		case topLevel[lk] != nil:
 			err = d.set(it, key, seen, func(v any) error { return topLevel[lk](d.cfg, v) })
 		case unsupportedTopLevel[lk]:

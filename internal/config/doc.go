@@ -14,9 +14,22 @@
 //	  tls_key_file  = "/etc/tresor/tls.key"
 //	}
 //
+//	telemetry {
+//	  prometheus_retention_time = "24h" // "0" turns Prometheus metrics off
+//	  disable_hostname          = true
+//	}
+//
 //	api_addr          = "https://tresor.example.com:8200"
 //	default_lease_ttl = "1h"
 //	ui                = true
+//
+// A listener may open sys/metrics to clients without a token, as in Vault:
+//
+//	listener "tcp" {
+//	  telemetry {
+//	    unauthenticated_metrics_access = true
+//	  }
+//	}
 //
 // Load it, then check it is complete enough to start a server:
 //
@@ -36,8 +49,10 @@
 // (bare or quoted). Everything else is strict. An unknown key is an error
 // that names the file, line and column, so a typo never silently falls back
 // to a default. Keys that Vault knows but Tresor does not implement yet
-// (telemetry, seal, ha_storage, plugin_directory, ...) are accepted and each
-// adds an entry to Config.Warnings instead.
+// (seal, ha_storage, plugin_directory, the metrics sinks of telemetry such as
+// statsd_address, ...) are accepted and each adds an entry to
+// Config.Warnings instead. Telemetry, like storage, is a block a file may
+// declare once; a later file's telemetry block replaces an earlier one's.
 //
 // Error messages name keys and positions, never values, so a configuration
 // holding credentials (a PostgreSQL connection_url, say) can be reported

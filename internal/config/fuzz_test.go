@@ -18,6 +18,8 @@ func FuzzParse(f *testing.F) {
 		"listener \"tcp\" \"x\" \"y\" { a = [1, [2, {b = 3}]] }",
 		`{"storage": {"file": {"path": null}}, "listener": {"tcp": {"telemetry": {"x": {}}}}}`,
 		"default_lease_ttl = \"\\u00ff\"",
+		"telemetry {\n prometheus_retention_time = \"0\"\n prefix_filter = [\"+vault\"]\n}\nlistener \"tcp\" { telemetry { unauthenticated_metrics_access = 1 } }",
+		`{"telemetry": [{"disable_hostname": "1"}], "listener": {"tcp": {"telemetry": [{}]}}}`,
 	}
 	for _, s := range seeds {
 		f.Add("config.hcl", []byte(s))
@@ -33,6 +35,9 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = c.Validate(false)
 		_ = c.Validate(true)
+		if c.Telemetry.PrometheusRetentionTime < 0 {
+			t.Errorf("negative prometheus_retention_time: %v", c.Telemetry.PrometheusRetentionTime)
+		}
 		for _, l := range c.Listeners {
 			if l.Type != "tcp" || l.Address == "" || l.MaxRequestSize == 0 {
 				t.Errorf("listener without defaults: %+v", l)

@@ -9,7 +9,7 @@ package config
 // server configuration reference (community and enterprise).
 var unsupportedTopLevel = set(
 	// stanzas
-	"ha_storage", "ha_backend", "seal", "hsm", "kms", "entropy", "telemetry",
+	"ha_storage", "ha_backend", "seal", "hsm", "kms", "entropy",
 	"user_lockout", "service_registration", "cloud", "audit", "observations",
 	"reporting", "replication", "sentinel", "request_limiter",
 	// settings
@@ -38,7 +38,7 @@ var unsupportedListener = set(
 	"max_json_token", "max_request_duration", "profiling", "proxy_api",
 	"proxy_protocol_authorized_addrs", "proxy_protocol_behavior", "purpose",
 	"redact_addresses", "redact_cluster_name", "redact_version",
-	"require_request_header", "role", "telemetry", "tls_cipher_suites",
+	"require_request_header", "role", "tls_cipher_suites",
 	"tls_prefer_server_cipher_suites", "x_forwarded_for_authorized_addrs",
 	"x_forwarded_for_client_cert_header", "x_forwarded_for_client_cert_header_decoders",
 	"x_forwarded_for_hop_skips", "x_forwarded_for_reject_not_authorized",

@@ -51,6 +51,7 @@ func (d *decoder) listener(b block) (Listener, error) {
 	}
 	l := Listener{Type: "tcp", at: at(d.name, b.pos)}
 	seen := make(map[string]bool)
+	declared := make(map[string]bool)
 	for _, it := range b.body.Items {
 		if len(it.Keys) == 0 {
 			return Listener{}, fmt.Errorf("%s: %w: item without a key", at(d.name, it.Val.Pos()), ErrSyntax)
@@ -61,6 +62,8 @@ func (d *decoder) listener(b block) (Listener, error) {
 		}
 		lk := strings.ToLower(key)
 		switch {
+		case lk == "telemetry":
+			err = d.listenerTelemetry(it, key, &l, declared)
 		case listenerKeys[lk] != nil:
 			err = d.set(it, key, seen, func(v any) error { return listenerKeys[lk](&l, v) })
 		case unsupportedListener[lk]:

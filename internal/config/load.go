@@ -24,7 +24,7 @@ func LoadFiles(paths ...string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{}
+	c := newConfig()
 	d := &decoder{cfg: c}
 	for _, path := range files {
 		src, err := os.ReadFile(path)
@@ -43,7 +43,7 @@ func LoadFiles(paths ...string) (*Config, error) {
 // warnings, and selects JSON when it ends in ".json"; otherwise content whose
 // first non-blank character is '{' is JSON and anything else HCL.
 func Parse(name string, src []byte) (*Config, error) {
-	c := &Config{}
+	c := newConfig()
 	if err := (&decoder{cfg: c}).file(name, src); err != nil {
 		return nil, err
 	}

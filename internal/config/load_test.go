@@ -52,7 +52,7 @@ default_lease_ttl = "1h"
 	want.UI = false
 	want.LogLevel = "debug"
 	want.DefaultLeaseTTL = 2 * time.Hour
-	want.Warnings = []string{filepath.Join(dir, "override.json") + `:5:3: "telemetry" is not supported yet and is ignored`}
+	want.Telemetry.DisableHostname = true
 	if got := withoutPositions(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadFiles:\n got %+v\nwant %+v", got, want)
 	}

@@ -351,6 +351,16 @@ func (c *Core) TokensCreated() uint64 {
 	return n
 }
 
+// LeaseCount reports the leases held, and those that could not be revoked.
+func (c *Core) LeaseCount() (total, irrevocable int) {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	if c.leases == nil {
+		return 0, 0
+	}
+	return c.leases.Count()
+}
+
 // TokensRevoked counts tokens revoked since the process started.
 func (c *Core) TokensRevoked() uint64 { return c.revoked.Load() }
 

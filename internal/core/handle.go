@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/logical"
@@ -102,9 +103,11 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		}
 	}
 
+	start := time.Now()
+	defer func() { c.metrics.ObserveRoute(entry.Path, string(breq.Operation), time.Since(start)) }()
 	// No audit record, no answer: the request is logged before it runs.
 	if in != nil {
-		if err := c.audit.LogRequest(ctx, in); err != nil {
+		if err := c.logAudit(ctx, "request", in); err != nil {
 			c.metrics.AuditFailure()
 			return nil, errAuditFailed
 		}
@@ -132,7 +135,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	}
 	if in != nil {
 		in.Response, in.Err = resp, err
-		if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
+		if aerr := c.logAudit(ctx, "response", in); aerr != nil {
 			c.metrics.AuditFailure()
 			return nil, errAuditFailed
 		}
@@ -174,6 +177,19 @@ func (c *Core) filterRecursiveList(ctx context.Context, te *token.Entry, mountPa
 	}
 	resp.Data["keys"] = kept
 	return nil
+}
+
+// logAudit records one entry on the audit devices, timing it.
+func (c *Core) logAudit(ctx context.Context, typ string, in *audit.Input) error {
+	start := time.Now()
+	var err error
+	if typ == "request" {
+		err = c.audit.LogRequest(ctx, in)
+	} else {
+		err = c.audit.LogResponse(ctx, in)
+	}
+	c.metrics.ObserveAudit(typ, time.Since(start))
+	return err
 }
 
 // refuse records a request that fails before reaching its backend (denied,

@@ -52,6 +52,25 @@ func (v *view) Update(ctx context.Context, fn func(tx Tx) error) error {
 	})
 }
 
+// TxView is NewView for a transaction: a Tx that sees only the keys of tx
+// below prefix, with the prefix removed. Several views of one tx let a
+// single Update change two mounts' storage atomically:
+//
+//	s.Update(ctx, func(tx storage.Tx) error {
+//		src := storage.TxView(tx, "logical/"+srcUUID+"/")
+//		dst := storage.TxView(tx, "logical/"+dstUUID+"/")
+//		...
+//	})
+//
+// The view is valid only while tx is. As with NewView, prefix must end in
+// "/" and TxView panics otherwise.
+func TxView(tx Tx, prefix string) Tx {
+	if !strings.HasSuffix(prefix, "/") {
+		panic(fmt.Sprintf("storage: view prefix %q does not end in \"/\"", prefix))
+	}
+	return &viewTx{tx: tx, prefix: prefix}
+}
+
 // viewTx is a Tx restricted to the keys below prefix.
 type viewTx struct {
 	tx     Tx

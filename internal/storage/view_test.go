@@ -98,6 +98,69 @@ func TestViewIsolation(t *testing.T) {
 				}
 				checkOutside(t, under, seed)
 			})
+			t.Run("TxView", func(t *testing.T) {
+				under, _ := newIsolationStore(t, seed)
+				err := under.Update(t.Context(), func(tx storage.Tx) error {
+					v := storage.TxView(tx, "app/")
+					tc.run(t, v, v)
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("Update: %v", err)
+				}
+				checkOutside(t, under, seed)
+			})
+		})
+	}
+}
+
+// TestTxViewSharesTransaction checks what sys/kv/move relies on: two views
+// of one transaction commit together or not at all.
+func TestTxViewSharesTransaction(t *testing.T) {
+	errAbort := errors.New("abort")
+	tests := map[string]struct {
+		fail     error
+		wantSrc  bool // "a/k" still exists afterwards
+		wantDest bool // "b/k" exists afterwards
+	}{
+		"commit moves the key":  {fail: nil, wantSrc: false, wantDest: true},
+		"rollback keeps source": {fail: errAbort, wantSrc: true, wantDest: false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			under := inmem.New()
+			if err := under.Put(t.Context(), &storage.Entry{Key: "a/k", Value: []byte("v")}); err != nil {
+				t.Fatal(err)
+			}
+			err := under.Update(t.Context(), func(tx storage.Tx) error {
+				src, dst := storage.TxView(tx, "a/"), storage.TxView(tx, "b/")
+				e, err := src.Get(t.Context(), "k")
+				if err != nil {
+					return err
+				}
+				if e.Key != "k" {
+					t.Errorf("Get through TxView: Key = %q, want %q", e.Key, "k")
+				}
+				if err := dst.Put(t.Context(), &storage.Entry{Key: "k", Value: e.Value}); err != nil {
+					return err
+				}
+				if err := src.Delete(t.Context(), "k"); err != nil {
+					return err
+				}
+				if names, err := dst.List(t.Context(), ""); err != nil || !slices.Equal(names, []string{"k"}) {
+					t.Errorf("List through TxView = %q, %v; want [k]", names, err)
+				}
+				return tt.fail
+			})
+			if !errors.Is(err, tt.fail) {
+				t.Fatalf("Update = %v, want %v", err, tt.fail)
+			}
+			for key, want := range map[string]bool{"a/k": tt.wantSrc, "b/k": tt.wantDest} {
+				_, err := under.Get(t.Context(), key)
+				if got := err == nil; got != want {
+					t.Errorf("%s exists = %v (%v), want %v", key, got, err, want)
+				}
+			}
 		})
 	}
 }
@@ -111,6 +174,20 @@ func TestViewPrefixMustEndInSlash(t *testing.T) {
 				}
 			}()
 			storage.NewView(inmem.New(), prefix)
+		})
+		t.Run("TxView "+prefix, func(t *testing.T) {
+			err := inmem.New().Update(t.Context(), func(tx storage.Tx) error {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("TxView(%q) did not panic", prefix)
+					}
+				}()
+				storage.TxView(tx, prefix)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }

@@ -23,6 +23,8 @@ type Source interface {
 	Sealed() bool
 	TokensCreated() uint64
 	TokensRevoked() uint64
+	// LeaseCount is 0, 0 while sealed.
+	LeaseCount() (total, irrevocable int)
 }
 
 // Metrics is a registry of Tresor's metrics. Its methods are safe for
@@ -30,6 +32,8 @@ type Source interface {
 type Metrics struct {
 	reg           *prometheus.Registry
 	requests      *prometheus.HistogramVec
+	routes        *prometheus.HistogramVec
+	audit         *prometheus.HistogramVec
 	auditFailures prometheus.Counter
 }
 
@@ -42,6 +46,16 @@ func New(src Source) *Metrics {
 			Help:    "Time to handle a request through the HTTP API, in seconds.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"method", "code"}),
+		routes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vault_route",
+			Help:    "Time the core spends on a request, by mount and operation, in seconds.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"mount", "operation"}),
+		audit: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vault_audit_log",
+			Help:    "Time to record an audit entry on every device, in seconds.",
+			Buckets: []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .01, .1},
+		}, []string{"type"}),
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vault_audit_log_request_failure",
 			Help: "Requests refused because no audit device could record them.",
@@ -59,7 +73,13 @@ func New(src Source) *Metrics {
 	}
 	m.reg.MustRegister(
 		m.requests,
+		m.routes,
+		m.audit,
 		m.auditFailures,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vault_expire_num_leases", Help: "Leases held by the expiration manager."},
+			func() float64 { n, _ := src.LeaseCount(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vault_expire_num_irrevocable_leases", Help: "Leases whose revocation kept failing."},
+			func() float64 { _, n := src.LeaseCount(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vault_core_unsealed", Help: "1 while the server is unsealed, 0 while sealed."},
 			func() float64 {
 				if src.Sealed() {
@@ -84,6 +104,17 @@ func New(src Source) *Metrics {
 // ObserveRequest records one HTTP request.
 func (m *Metrics) ObserveRequest(method string, code int, d time.Duration) {
 	m.requests.WithLabelValues(method, strconv.Itoa(code)).Observe(d.Seconds())
+}
+
+// ObserveRoute records the core's time on one request to a mount.
+func (m *Metrics) ObserveRoute(mount, operation string, d time.Duration) {
+	m.routes.WithLabelValues(mount, operation).Observe(d.Seconds())
+}
+
+// ObserveAudit records the time to write one audit entry ("request" or
+// "response") to every device.
+func (m *Metrics) ObserveAudit(typ string, d time.Duration) {
+	m.audit.WithLabelValues(typ).Observe(d.Seconds())
 }
 
 // AuditFailure counts a request refused for want of an audit record.

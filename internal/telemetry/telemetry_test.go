@@ -39,6 +39,7 @@ func TestSysMetrics(t *testing.T) {
 	for _, want := range []string{
 		"vault_core_unsealed 1", "vault_token_creation ", "vault_token_revocation ",
 		"vault_runtime_alloc_bytes ", "vault_runtime_num_goroutines ", "vault_core_handle_request_bucket",
+		`vault_route_count{mount="auth/token/",operation="update"}`, "vault_expire_num_leases 0",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("prometheus output lacks %q", want)
