@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -79,7 +80,9 @@ api_addr      = "http://%s"
 // start runs the server and waits until sys/health answers.
 func (p *proc) start() {
 	p.t.Helper()
-	p.logs = new(bytes.Buffer)
+	if p.logs == nil {
+		p.logs = new(bytes.Buffer) // kept across restarts
+	}
 	p.cmd = exec.Command(tresorBin, "server", "-config="+p.conf)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -162,6 +165,13 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Fatalf("health unsealed = %d, want 200", code)
 	}
 	c.SetToken(init.RootToken)
+	const canary = "canary-value-5f3a9c0e"
+	if err := c.Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KVv2("secret").Put(context.Background(), "app", map[string]any{"password": canary}); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Sys().Rotate(); err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +204,19 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if _, err := c.Auth().Token().LookupSelf(); err != nil {
 		t.Fatalf("root token lost across restart: %v", err)
 	}
+	got, err := c.KVv2("secret").Get(context.Background(), "app")
+	if err != nil || got.Data["password"] != canary {
+		t.Fatalf("secret lost across restart: %+v %v", got, err)
+	}
 	p.stop(syscall.SIGTERM)
-	assertNoPlaintext(t, p.dataDir, init.RootToken)
+	// Neither the data file nor the server's log holds a secret in clear.
+	secrets := append([]string{canary, init.RootToken}, init.Keys...)
+	assertNoPlaintext(t, p.dataDir, secrets...)
+	for _, s := range secrets {
+		if strings.Contains(p.logs.String(), s) {
+			t.Errorf("server log contains a secret: %.12s...", s)
+		}
+	}
 }
 
 // TestSIGKILLAfterRotate: kill -9 right after init, unseal and rotate; the
