@@ -237,6 +237,9 @@ Usage: tresor kv get [options] KEY
 // printKVSecret prints a secret read from KV the way kv get does.
 func (c *command) printKVSecret(secret *api.Secret, t kvTarget, p string) int {
 	pr := c.printer()
+	if isWrapped(secret) {
+		return pr.secret(secret) // -field then picks from the wrap info
+	}
 	data := secret.Data
 	if t.v2 {
 		data, _ = secret.Data["data"].(map[string]any)
@@ -255,7 +258,7 @@ func (c *command) printKVSecret(secret *api.Secret, t kvTarget, p string) int {
 		}
 		return pr.fieldOf(data)
 	}
-	if secret.WrapInfo != nil || c.format != "table" {
+	if c.format != "table" {
 		return pr.secret(secret)
 	}
 	pr.warnings(secret)

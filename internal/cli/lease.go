@@ -209,14 +209,13 @@ Usage: tresor lease list [options] PREFIX
 			if !c.wantArgs(args, 1, 1) {
 				return exitLocal
 			}
-			prefix := strings.TrimPrefix(strings.TrimSpace(args[0]), "/")
-			if prefix != "" && !strings.HasSuffix(prefix, "/") {
-				prefix += "/" // lease IDs are listed folder by folder
-			}
+			prefix := sanitizePath(args[0])
 			client, code := c.clientOrFail()
 			if client == nil {
 				return code
 			}
+			// The client drops a trailing "/"; the server lists a prefix as a
+			// folder either way.
 			path := "sys/leases/lookup/" + prefix
 			secret, err := client.Logical().ListWithContext(c.s.ctx, path)
 			if err != nil {
@@ -228,7 +227,7 @@ Usage: tresor lease list [options] PREFIX
 			}
 			if _, ok := secretKeys(secret); !ok {
 				if c.format != "table" {
-					p.encode([]any{})
+					p.encode(map[string]any{})
 				} else {
 					c.s.errorf("No leases found under %s", prefix)
 				}

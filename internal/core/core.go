@@ -24,6 +24,7 @@ import (
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
 	"github.com/tresorhq/tresor/internal/policy"
+	"github.com/tresorhq/tresor/internal/quota"
 	"github.com/tresorhq/tresor/internal/seal"
 	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/telemetry"
@@ -70,6 +71,7 @@ type Core struct {
 	auditDevs []*audit.DeviceConfig
 
 	leases  *lease.Manager
+	quotas  *quota.Manager
 	metrics *telemetry.Metrics
 	// revoked counts revoked tokens; created ones are counted by the store,
 	// whose counter restarts at every unseal, so createdBefore keeps the
@@ -89,6 +91,7 @@ const (
 	clusterKey    = "core/cluster"
 	tokenPrefix   = "sys/token/"
 	keyringRawKey = "barrier/keyring"
+	quotaPrefix   = "sys/quotas/"
 )
 
 // New returns a sealed core over cfg.Storage.
@@ -247,6 +250,9 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.openLeases(ctx); err != nil {
 		return err
 	}
+	if c.quotas, err = quota.Open(ctx, storage.NewView(c.barrier, quotaPrefix)); err != nil {
+		return fmt.Errorf("open quotas: %w", err)
+	}
 	c.leases.Start(context.WithoutCancel(ctx))
 	c.tokens.Start(context.WithoutCancel(ctx))
 	return nil
@@ -283,7 +289,7 @@ func (c *Core) sealLocked() {
 		c.audit, c.auditDevs = nil, nil
 	}
 	c.barrier.Seal()
-	c.tokens, c.policies, c.mounts, c.leases = nil, nil, nil, nil
+	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
 	c.sealed = true
 	c.logger.Info("core sealed")
 }
@@ -336,6 +342,9 @@ func (c *Core) onTokenRevoke(ctx context.Context, e *token.Entry) error {
 	}
 	return nil
 }
+
+// Quotas returns the rate limit quotas (nil while sealed).
+func (c *Core) Quotas() *quota.Manager { return c.quotas }
 
 // Metrics returns the server's metrics registry.
 func (c *Core) Metrics() *telemetry.Metrics { return c.metrics }

@@ -24,6 +24,10 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		return nil, logical.ErrSealed
 	}
 
+	if ok, wait := c.quotas.Allow(req.Path, clientIP(req.Connection)); !ok {
+		return nil, &logical.Error{Kind: logical.KindRateLimited, RetryAfter: wait,
+			Messages: []string{fmt.Sprintf("request path %q: rate limit quota exceeded", req.Path)}}
+	}
 	entry, rel, found := c.mounts.Match(req.Path)
 	var unauth, sudo bool
 	if found && entry.Special != nil {
@@ -239,16 +243,21 @@ func (c *Core) authenticate(ctx context.Context, req *logical.Request, unauth bo
 	return te, nil
 }
 
-// fromCIDRs reports whether the request comes from one of cidrs.
-func fromCIDRs(conn *logical.Connection, cidrs []string) bool {
+// clientIP is the request's peer address without its port.
+func clientIP(conn *logical.Connection) string {
 	if conn == nil {
-		return false
+		return ""
 	}
 	host, _, err := net.SplitHostPort(conn.RemoteAddr)
 	if err != nil {
-		host = conn.RemoteAddr
+		return conn.RemoteAddr
 	}
-	ip, err := netip.ParseAddr(host)
+	return host
+}
+
+// fromCIDRs reports whether the request comes from one of cidrs.
+func fromCIDRs(conn *logical.Connection, cidrs []string) bool {
+	ip, err := netip.ParseAddr(clientIP(conn))
 	if err != nil {
 		return false
 	}

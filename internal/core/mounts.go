@@ -297,3 +297,31 @@ func checkMountPath(p string) error {
 	}
 	return nil
 }
+
+// UpdateMounts runs fn in one storage transaction over the storage of the
+// mounts owning paths (full logical paths), handing it, for each path, a
+// transaction view of its mount, the mount and the path relative to it.
+// Everything fn writes commits together or not at all.
+func (c *Core) UpdateMounts(ctx context.Context, paths []string, fn func(txs []storage.Tx, entries []*mount.Entry, rels []string) error) error {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	if c.sealed {
+		return logical.ErrSealed
+	}
+	entries := make([]*mount.Entry, len(paths))
+	rels := make([]string, len(paths))
+	for i, p := range paths {
+		e, rel, ok := c.mounts.Match(p)
+		if !ok {
+			return logical.InvalidRequest("no mount at %q", p)
+		}
+		entries[i], rels[i] = e, rel
+	}
+	return c.barrier.Update(ctx, func(tx storage.Tx) error {
+		txs := make([]storage.Tx, len(entries))
+		for i, e := range entries {
+			txs[i] = storage.TxView(tx, e.StoragePrefix)
+		}
+		return fn(txs, entries, rels)
+	})
+}

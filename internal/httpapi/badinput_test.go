@@ -214,3 +214,56 @@ func TestMethodsAndEnvelope(t *testing.T) {
 		t.Errorf("/v2 = %d; want 404", code)
 	}
 }
+
+// TestRateLimitQuota: beyond a quota, 429 with Retry-After.
+func TestRateLimitQuota(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	if _, err := s.Client.Logical().Write("sys/quotas/rate-limit/kv", map[string]any{"path": "secret/", "rate": 3, "interval": "10s"}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.Client.Logical().Read("sys/quotas/rate-limit/kv")
+	if err != nil || q.Data["path"] != "secret/" {
+		t.Fatalf("read quota: %+v %v", q, err)
+	}
+	var limited *http.Response
+	for i := 0; i < 10 && limited == nil; i++ {
+		r, _ := http.NewRequest("GET", s.Addr+"/v1/secret/data/x", nil)
+		r.Header.Set("X-Vault-Token", s.RootToken)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = resp
+		}
+	}
+	if limited == nil {
+		t.Fatal("no 429 after 10 requests against a quota of 3 per 10s")
+	}
+	if limited.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// Other paths are not limited by a mount quota; sys/health never is.
+	if _, err := s.Client.Sys().ListMounts(); err != nil {
+		t.Fatalf("sys/mounts under a secret/ quota: %v", err)
+	}
+}
+
+// TestPrivilegedEndpointsNeedAToken: rekey, generate-root and raft-join
+// floods from anonymous clients get 403 and keep no state.
+func TestPrivilegedEndpointsNeedAToken(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	for _, p := range []string{"sys/rekey/init", "sys/generate-root/attempt", "sys/storage/raft/join", "sys/rekey/update"} {
+		for i := 0; i < 50; i++ {
+			resp, err := http.Post(s.Addr+"/v1/"+p, "application/json", strings.NewReader(`{"secret_shares":5,"secret_threshold":3}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("anonymous POST %s = %d; want 403", p, resp.StatusCode)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,7 +87,11 @@ func respondError(w http.ResponseWriter, logger *slog.Logger, reqID string, err 
 			msgs = []string{}
 		}
 		if e.Kind == logical.KindRateLimited {
-			w.Header().Set("Retry-After", "1")
+			secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+			if secs < 1 {
+				secs = 1
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
 		}
 		writeErrors(w, e.Status(), msgs)
 		return

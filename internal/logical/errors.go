@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Kind classifies an error a client may see. Each kind maps to exactly one
@@ -29,6 +30,8 @@ const (
 type Error struct {
 	Kind     Kind
 	Messages []string
+	// RetryAfter tells a rate-limited client when to come back.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -361,3 +361,16 @@ func (m *mountRoutes) uiMount(path string) (*logical.Response, error) {
 func (m *mountRoutes) uiMounts() *logical.Response {
 	return &logical.Response{Data: map[string]any{"secret": m.list(""), "auth": m.list("auth/")}}
 }
+
+// number reads a JSON number (or a numeric string).
+func number(v any) (float64, error) {
+	switch x := v.(type) {
+	case json.Number:
+		return x.Float64()
+	case float64:
+		return x, nil
+	case string:
+		return json.Number(x).Float64()
+	}
+	return 0, fmt.Errorf("not a number: %T", v)
+}

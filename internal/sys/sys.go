@@ -22,6 +22,8 @@ type Core interface {
 	Auditor
 	Wrapper
 	Leaser
+	Quotas
+	MountUpdater
 	Metrics() *telemetry.Metrics
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
@@ -60,7 +62,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"auth/*", "remount", "rotate", "audit", "audit/*", "raw", "raw/*",
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
-			"leases/lookup/*", "key-status", "locked-users", "locked-users/*",
+			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -105,6 +107,10 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		strings.HasPrefix(path, "revoke-prefix/") || strings.HasPrefix(path, "revoke-force/"):
 		// Vault's old aliases of sys/leases/*.
 		return b.leases(ctx, withOp(req, op), path)
+	case path == "kv/move":
+		return b.kvMove(ctx, withOp(req, op))
+	case strings.HasPrefix(path, "quotas/"):
+		return b.quotas(ctx, withOp(req, op), strings.TrimPrefix(path, "quotas/"))
 	case path == "metrics":
 		return b.metrics(withOp(req, op))
 	case path == "locked-users":

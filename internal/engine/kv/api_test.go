@@ -262,3 +262,42 @@ path "secret/metadata/other/*" { capabilities = ["deny"] }
 		t.Fatalf("filtered recursive list = %v; want team/a/api, team/a/db", keys)
 	}
 }
+
+func TestKVMoveAcrossMounts(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	ctx := context.Background()
+	if err := s.Client.Sys().Mount("archive", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	kv := s.Client.KVv2("secret")
+	for i := 0; i < 3; i++ {
+		if _, err := kv.Put(ctx, "app", map[string]any{"v": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Client.Logical().Write("sys/kv/move", map[string]any{"from": "secret/app", "to": "archive/app"}); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := s.Client.KVv2("archive").GetMetadata(ctx, "app")
+	if err != nil || meta.CurrentVersion != 3 || len(meta.Versions) != 3 {
+		t.Fatalf("moved metadata: %+v %v", meta, err)
+	}
+	if _, err := kv.GetMetadata(ctx, "app"); err == nil {
+		t.Fatal("source still exists after a move")
+	}
+	// Moving onto an existing secret is refused, and nothing changes.
+	if _, err := kv.Put(ctx, "app", map[string]any{"v": "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.Logical().Write("sys/kv/move", map[string]any{"from": "secret/app", "to": "archive/app"}); statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("move onto an existing secret: %v; want 400", err)
+	}
+	// A token without sudo on sys/kv/move cannot move.
+	_ = s.Client.Sys().PutPolicy("rw", `path "secret/*" { capabilities = ["read","create","update","delete"] }`)
+	tok, _ := s.Client.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"rw"}})
+	c, _ := s.Client.Clone()
+	c.SetToken(tok.Auth.ClientToken)
+	if _, err := c.Logical().Write("sys/kv/move", map[string]any{"from": "secret/app", "to": "secret/app2"}); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("move without sudo: %v; want 403", err)
+	}
+}

@@ -33,4 +33,17 @@
 // Mounting version 2 over v1 data upgrades it in place when the backend is
 // built: each v1 key becomes version 1 of a v2 secret, and a marker key
 // records that the upgrade finished.
+//
+// # Moving secrets
+//
+// MoveSecret serves the core's sys/kv/move: it moves (or copies) one secret,
+// with its full v2 history, between two mounts of the same KV version or
+// within one. The core passes a storage.TxView of each mount inside a
+// single storage transaction, so the move commits whole or not at all:
+//
+//	err := barrier.Update(ctx, func(tx storage.Tx) error {
+//		return kv.MoveSecret(ctx,
+//			storage.TxView(tx, "logical/"+srcUUID+"/"), 2, "app/db",
+//			storage.TxView(tx, "logical/"+dstUUID+"/"), 2, "db", false)
+//	})
 package kv
