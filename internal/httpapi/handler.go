@@ -49,6 +49,9 @@ type Options struct {
 	Logger         *slog.Logger
 	// Metrics, when set, observes every request.
 	Metrics RequestObserver
+	// UnauthenticatedMetrics lets sys/metrics answer without a token
+	// (the listener's telemetry { unauthenticated_metrics_access }).
+	UnauthenticatedMetrics bool
 }
 
 // RequestObserver records a finished request.
@@ -61,12 +64,14 @@ type api struct {
 	maxBody int64
 	logger  *slog.Logger
 	metrics RequestObserver
-	sysSeal map[string]func(w http.ResponseWriter, r *http.Request, path string)
+	// openMetrics is Options.UnauthenticatedMetrics.
+	openMetrics bool
+	sysSeal     map[string]func(w http.ResponseWriter, r *http.Request, path string)
 }
 
 // New returns the http.Handler serving /v1/ for c.
 func New(c Core, opts Options) http.Handler {
-	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger, metrics: opts.Metrics}
+	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger, metrics: opts.Metrics, openMetrics: opts.UnauthenticatedMetrics}
 	if a.maxBody == 0 {
 		a.maxBody = DefaultMaxRequestSize
 	}
@@ -120,6 +125,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.ID = reqID
+	if a.openMetrics && path == "sys/metrics" {
+		req.Unauthenticated = true
+	}
 	resp, err := a.core.Handle(r.Context(), req)
 	if err != nil {
 		respondError(w, a.logger, reqID, err)

@@ -146,7 +146,10 @@ func (s *Server) Listen() error {
 
 func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) {
 	srv := &http.Server{
-		Handler:           httpapi.New(s.Core, httpapi.Options{MaxRequestSize: lc.MaxRequestSize, Logger: s.logger, Metrics: s.Core.Metrics()}),
+		Handler: httpapi.New(s.Core, httpapi.Options{
+			MaxRequestSize: lc.MaxRequestSize, Logger: s.logger, Metrics: s.Core.Metrics(),
+			UnauthenticatedMetrics: lc.UnauthenticatedMetricsAccess,
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		MaxHeaderBytes:    1 << 20,

@@ -27,6 +27,9 @@ type Options struct {
 	Storage *config.Storage
 	// Backends adds mountable engine types (test engines).
 	Backends map[string]logical.Factory
+	// Listener, when set, replaces the plain-HTTP loopback listener's
+	// settings (its Address is always 127.0.0.1:0).
+	Listener *config.Listener
 }
 
 // Server is a running test server. It stops when the test ends.
@@ -48,9 +51,14 @@ func New(t testing.TB, opts Options) *Server {
 	if st == nil {
 		st = &config.Storage{Type: "inmem"}
 	}
+	ln := config.Listener{Type: "tcp", TLSDisable: true, MaxRequestSize: config.DefaultMaxRequestSize}
+	if opts.Listener != nil {
+		ln = *opts.Listener
+	}
+	ln.Address = "127.0.0.1:0"
 	cfg := &config.Config{
 		Storage:         st,
-		Listeners:       []config.Listener{{Type: "tcp", Address: "127.0.0.1:0", TLSDisable: true, MaxRequestSize: config.DefaultMaxRequestSize}},
+		Listeners:       []config.Listener{ln},
 		DefaultLeaseTTL: config.DefaultLeaseTTL,
 		MaxLeaseTTL:     config.DefaultMaxLeaseTTL,
 	}

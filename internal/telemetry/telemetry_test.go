@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/servertest"
 )
 
@@ -55,5 +56,18 @@ func TestSysMetrics(t *testing.T) {
 	}
 	if code, _, _ := get(t, s.Addr+"/v1/sys/metrics?format=prometheus", ""); code != http.StatusForbidden {
 		t.Fatalf("metrics without a token: %d; want 403", code)
+	}
+}
+
+func TestUnauthenticatedMetricsAccess(t *testing.T) {
+	s := servertest.New(t, servertest.Options{Listener: &config.Listener{
+		Type: "tcp", TLSDisable: true, UnauthenticatedMetricsAccess: true,
+	}})
+	if code, _, body := get(t, s.Addr+"/v1/sys/metrics?format=prometheus", ""); code != http.StatusOK || !strings.Contains(body, "vault_core_unsealed 1") {
+		t.Fatalf("open metrics without a token: %d", code)
+	}
+	// Nothing else opens up.
+	if code, _, _ := get(t, s.Addr+"/v1/sys/mounts", ""); code != http.StatusForbidden {
+		t.Fatalf("sys/mounts without a token: %d; want 403", code)
 	}
 }
