@@ -20,7 +20,7 @@ duration=${1:-${BENCH_DURATION:-10s}}
 concurrency=${BENCH_CONCURRENCY:-32}
 port=${BENCH_PORT:-18200}
 dev_port=${BENCH_DEV_PORT:-18201}
-workloads=(health kv-read kv-write token-lookup)
+workloads=(health kv-read kv-write kv-list token-lookup token-create approle-login)
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tresor-bench.XXXXXX")
@@ -118,12 +118,28 @@ root_token=$(json_string root_token "$tmp/init.json")
 wait_health "$addr" 200
 export VAULT_TOKEN=$root_token
 
+# metric prints a counter from the server's Prometheus metrics.
+metric() {
+	curl -s -H "X-Vault-Token: $root_token" "$addr/v1/sys/metrics?format=prometheus" |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
+
 for w in "${workloads[@]}"; do
 	log "running $w for $duration"
+	[[ $w == kv-write ]] && { commits0=$(metric tresor_storage_commits_total); writes0=$(metric tresor_storage_writes_total); }
 	"$bin" bench -workload="$w" -concurrency="$concurrency" -duration="$duration" -format=json >"$tmp/$w.json" ||
 		die "bench $w failed"
+	[[ $w == kv-write ]] && { commits1=$(metric tresor_storage_commits_total); writes1=$(metric tresor_storage_writes_total); }
 done
 rss_kib=$(ps -o rss= -p "$server_pid" | tr -d ' ')
+
+# Audit overhead: kv-read again with a file audit device enabled.
+log "running kv-read with a file audit device"
+"$bin" audit enable -path=bench-audit file file_path="$tmp/audit.log" >/dev/null || die "audit enable failed"
+"$bin" bench -workload=kv-read -concurrency="$concurrency" -duration="$duration" -format=json >"$tmp/kv-read-audit.json" ||
+	die "bench kv-read with audit failed"
+"$bin" audit disable bench-audit >/dev/null || true
+workloads+=(kv-read-audit)
 
 health_rps=$(json_number requests_per_second "$tmp/health.json")
 echo
@@ -144,4 +160,9 @@ awk -v rss="$rss_kib" -v size="$binary_bytes" -v ms="$startup_ms" 'BEGIN {
 	printf "| server RSS after load | %.1f MiB |\n", rss / 1024
 	printf "| binary size (stripped) | %.1f MiB |\n", size / 1048576
 	printf "| server -dev start to first sys/health 200 | %d ms |\n", ms
+}'
+awk -v c0="${commits0:-0}" -v c1="${commits1:-0}" -v w0="${writes0:-0}" -v w1="${writes1:-0}" \
+	-v r="$(json_number requests_per_second "$tmp/kv-read.json")" -v ra="$(json_number requests_per_second "$tmp/kv-read-audit.json")" 'BEGIN {
+	if (w1 > w0) printf "| fsyncs per KV write (kv-write) | %.3f |\n", (c1 - c0) / (w1 - w0)
+	if (r > 0) printf "| file audit cost on kv-read | %.0f%% |\n", (1 - ra / r) * 100
 }'

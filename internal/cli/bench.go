@@ -22,5 +22,5 @@ Usage: tresor bench -workload=NAME [options]
 }
 
 func runBench(s *session, args []string) int {
-	return bench.Main(s.ctx, args, s.stdout, s.stderr, s.getenv)
+	return bench.Main(s.ctx, args, s.stdout, s.stderr, s.env.Getenv)
 }

@@ -33,6 +33,10 @@ type Config struct {
 
 	DisableMlock bool
 
+	// Audit are the declarative audit devices, in file order; files
+	// append to the list and no two may share a path.
+	Audit []AuditDevice
+
 	// Telemetry is the telemetry stanza, or its defaults when there is none.
 	Telemetry Telemetry
 

@@ -39,6 +39,9 @@ func withoutPositions(c *Config) *Config {
 	for i := range c.Listeners {
 		c.Listeners[i].at = ""
 	}
+	for i := range c.Audit {
+		c.Audit[i].at = ""
+	}
 	return c
 }
 

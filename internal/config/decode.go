@@ -54,6 +54,8 @@ func (d *decoder) file(name string, src []byte) error {
 			err = d.listeners(it)
 		case lk == "telemetry":
 			err = d.telemetry(it, key, declared)
+		case lk == "audit":
+			err = d.audits(it, key)
 		case topLevel[lk] != nil:
 			err = d.set(it, key, seen, func(v any) error { return topLevel[lk](d.cfg, v) })
 		case unsupportedTopLevel[lk]:
@@ -132,7 +134,7 @@ func (d *decoder) expand(pos token.Pos, key string, keys []*ast.ObjectKey, val a
 		for _, sub := range v.List.Items {
 			_, isObj := sub.Val.(*ast.ObjectType)
 			if len(sub.Keys) == 0 || (len(sub.Keys) == 1 && !isObj) {
-				return nil, d.invalid(pos, key, fmt.Errorf(`missing the type label, as in %s "TYPE" { ... }`, key))
+				return nil, d.invalid(pos, key, errors.New("missing the type label, as in "+blockForm(key)))
 			}
 			bs, err := d.expand(pos, key, sub.Keys, sub.Val)
 			if err != nil {
@@ -150,9 +152,17 @@ func (d *decoder) expand(pos token.Pos, key string, keys []*ast.ObjectKey, val a
 		}
 	}
 	if len(out) == 0 {
-		return nil, d.invalid(pos, key, fmt.Errorf(`missing the type label, as in %s "TYPE" { ... }`, key))
+		return nil, d.invalid(pos, key, errors.New("missing the type label, as in "+blockForm(key)))
 	}
 	return out, nil
+}
+
+// blockForm shows the shape of a labeled stanza in error messages.
+func blockForm(key string) string {
+	if strings.EqualFold(key, "audit") {
+		return auditForm
+	}
+	return key + ` "TYPE" { ... }`
 }
 
 // keyName returns the text of a key, unquoted.

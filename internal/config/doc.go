@@ -31,6 +31,23 @@
 //	  }
 //	}
 //
+// Audit devices may be declared in the file, in OpenBao's format, for the
+// server to enable at startup. The labels are the device type and its path
+// ("/" is appended when missing); options is the string map sys/audit
+// takes, numbers and booleans read as their text:
+//
+//	audit "file" "to-stdout" {
+//	  description = "Never fails."
+//	  local       = false
+//	  options {
+//	    file_path = "/dev/stdout"
+//	    log_raw   = "true"
+//	  }
+//	}
+//
+// In JSON the same is {"audit": [{"file": {"to-stdout": {...}}}]}, or
+// without the list. Devices are kept in the order written.
+//
 // Load it, then check it is complete enough to start a server:
 //
 //	cfg, err := config.LoadFiles(paths...) // one per -config flag
@@ -40,9 +57,9 @@
 //
 // Several files (or a directory, meaning every *.hcl and *.json file in it in
 // name order) are merged as Vault merges them: a setting in a later file
-// overrides an earlier one, listeners accumulate, and storage may be declared
-// only once across all files. The legacy block name backend is accepted for
-// storage.
+// overrides an earlier one, listeners and audit devices accumulate, and
+// storage, like an audit path, may be declared only once across all files.
+// The legacy block name backend is accepted for storage.
 //
 // Values are read as leniently as Vault reads them: booleans may be written
 // true, "true", 1 or "1"; durations as "1h30m", "30d", or a number of seconds

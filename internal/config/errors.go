@@ -22,6 +22,10 @@ var (
 	// backend) is declared more than once across all files.
 	ErrDuplicateStorage = errors.New("storage may be declared only once")
 
+	// ErrDuplicateAuditPath is returned when two audit stanzas, in the same
+	// file or in different ones, declare the same path.
+	ErrDuplicateAuditPath = errors.New("audit path may be declared only once")
+
 	// ErrUnsupported is returned for a setting Tresor deliberately does not
 	// offer and cannot ignore safely, such as a unix socket listener.
 	ErrUnsupported = errors.New("not supported")

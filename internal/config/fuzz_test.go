@@ -20,6 +20,8 @@ func FuzzParse(f *testing.F) {
 		"default_lease_ttl = \"\\u00ff\"",
 		"telemetry {\n prometheus_retention_time = \"0\"\n prefix_filter = [\"+vault\"]\n}\nlistener \"tcp\" { telemetry { unauthenticated_metrics_access = 1 } }",
 		`{"telemetry": [{"disable_hostname": "1"}], "listener": {"tcp": {"telemetry": [{}]}}}`,
+		"audit \"file\" \"to-stdout\" {\n description = \"d\"\n local = 1\n options {\n  file_path = \"/dev/stdout\"\n  n = 0x1f\n }\n}\naudit \"file\" { x {} y \"z\" {} }",
+		`{"audit": [{"file": {"p": {"options": {"log_raw": true, "f": 1.5e2}}}}, {"socket": {"p/": {}}}]}`,
 	}
 	for _, s := range seeds {
 		f.Add("config.hcl", []byte(s))
@@ -37,6 +39,13 @@ func FuzzParse(f *testing.F) {
 		_ = c.Validate(true)
 		if c.Telemetry.PrometheusRetentionTime < 0 {
 			t.Errorf("negative prometheus_retention_time: %v", c.Telemetry.PrometheusRetentionTime)
+		}
+		paths := make(map[string]bool)
+		for _, a := range c.Audit {
+			if a.Type == "" || !strings.HasSuffix(a.Path, "/") || a.Path == "/" || paths[a.Path] || a.Options == nil {
+				t.Errorf("inconsistent audit device: %+v", a)
+			}
+			paths[a.Path] = true
 		}
 		for _, l := range c.Listeners {
 			if l.Type != "tcp" || l.Address == "" || l.MaxRequestSize == 0 {

@@ -10,7 +10,7 @@ package config
 var unsupportedTopLevel = set(
 	// stanzas
 	"ha_storage", "ha_backend", "seal", "hsm", "kms", "entropy",
-	"user_lockout", "service_registration", "cloud", "audit", "observations",
+	"user_lockout", "service_registration", "cloud", "observations",
 	"reporting", "replication", "sentinel", "request_limiter",
 	// settings
 	"administrative_namespace_path", "allow_audit_log_prefixing", "cache_size",

@@ -88,6 +88,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		_ = closeStore()
 		return nil, err
 	}
+	if db, ok := store.(*bolt.Store); ok {
+		c.Metrics().RegisterStorageStats(func() (uint64, uint64) {
+			st := db.Stats()
+			return st.Commits, st.Writes
+		})
+	}
 	return &Server{Core: c, cfg: cfg, logger: logger, store: store, close: closeStore}, nil
 }
 

@@ -181,3 +181,14 @@ func (m *Metrics) Snapshot() (map[string]any, error) {
 		"Samples":   samples,
 	}, nil
 }
+
+// RegisterStorageStats exposes a storage backend's commit counters, so that
+// fsyncs per write can be read off a running server.
+func (m *Metrics) RegisterStorageStats(stats func() (commits, writes uint64)) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tresor_storage_commits_total", Help: "Storage transactions committed (one fsync each)."},
+			func() float64 { c, _ := stats(); return float64(c) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tresor_storage_writes_total", Help: "Storage writes committed."},
+			func() float64 { _, w := stats(); return float64(w) }),
+	)
+}
