@@ -98,12 +98,22 @@ func loadJSON(ctx context.Context, r storage.Reader, key string, dst any) (bool,
 	if err != nil {
 		return false, fmt.Errorf("read %q: %w", key, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(e.Value))
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
+	if err := decodeJSON(e.Value, dst); err != nil {
 		return false, fmt.Errorf("decode %q: %w", key, err)
 	}
 	return true, nil
+}
+
+// decodeJSON decodes raw into dst. Secret data (a map of arbitrary values)
+// keeps its numbers as json.Number, which only a Decoder offers; typed
+// records take the faster json.Unmarshal (a KV read's hottest step).
+func decodeJSON(raw []byte, dst any) error {
+	if _, data := dst.(*map[string]any); !data {
+		return json.Unmarshal(raw, dst)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(dst)
 }
 
 func putJSON(ctx context.Context, w storage.Writer, key string, v any) error {
