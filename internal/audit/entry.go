@@ -122,23 +122,24 @@ func (f *formatter) format(buf *bytes.Buffer, typ EntryType, at time.Time, in *I
 
 func (f *formatter) entry(typ EntryType, at time.Time, in *Input) (*entry, error) {
 	e := &entry{Time: at.UTC().Format(time.RFC3339Nano), Type: typ}
+	var m memo
 	if in.Err != nil {
 		e.Error = errorText(in.Err)
 	}
 	switch {
 	case in.Auth != nil:
-		e.Auth = f.auth(in.Auth)
+		e.Auth = f.auth(&m, in.Auth)
 	case in.Request != nil && in.Request.Token != nil:
 		// The core authenticated the caller but gave no AuthInfo: say
 		// what the request knows (it never carries the token ID).
 		tok := in.Request.Token
-		e.Auth = f.auth(&AuthInfo{
+		e.Auth = f.auth(&m, &AuthInfo{
 			Accessor: tok.Accessor, DisplayName: tok.DisplayName, Policies: tok.Policies,
 			TokenPolicies: tok.Policies, Metadata: tok.Meta, EntityID: tok.EntityID,
 		})
 	}
 	if in.Request != nil {
-		r, err := f.request(in)
+		r, err := f.request(&m, in)
 		if err != nil {
 			return nil, err
 		}
@@ -152,6 +153,36 @@ func (f *formatter) entry(typ EntryType, at time.Time, in *Input) (*entry, error
 		e.Response = r
 	}
 	return e, nil
+}
+
+// memo remembers the last two values hashed for one entry: its client
+// token and accessor appear in both the auth and the request blocks, and
+// each HMAC costs a microsecond.
+type memo struct {
+	in, out [2]string
+	next    int
+}
+
+func (f *formatter) memoSecret(m *memo, s string) string {
+	if f.raw || s == "" {
+		return s
+	}
+	for i := range m.in {
+		if m.in[i] == s {
+			return m.out[i]
+		}
+	}
+	h := f.hasher.hash(s)
+	m.in[m.next], m.out[m.next] = s, h
+	m.next = (m.next + 1) % len(m.in)
+	return h
+}
+
+func (f *formatter) memoAccessor(m *memo, s string) string {
+	if !f.hmacAccessor {
+		return s
+	}
+	return f.memoSecret(m, s)
 }
 
 // secret hashes a token-like value unless the device logs raw.
@@ -177,10 +208,10 @@ func (f *formatter) data(m map[string]any, keep []string) (map[string]any, error
 	return f.hasher.data(m, keep)
 }
 
-func (f *formatter) auth(a *AuthInfo) *entryAuth {
+func (f *formatter) auth(m *memo, a *AuthInfo) *entryAuth {
 	out := &entryAuth{
-		ClientToken:   f.secret(a.ClientToken),
-		Accessor:      f.accessor(a.Accessor),
+		ClientToken:   f.memoSecret(m, a.ClientToken),
+		Accessor:      f.memoAccessor(m, a.Accessor),
 		DisplayName:   a.DisplayName,
 		Policies:      a.Policies,
 		TokenPolicies: a.TokenPolicies,
@@ -196,7 +227,7 @@ func (f *formatter) auth(a *AuthInfo) *entryAuth {
 	return out
 }
 
-func (f *formatter) request(in *Input) (*entryRequest, error) {
+func (f *formatter) request(m *memo, in *Input) (*entryRequest, error) {
 	req := in.Request
 	data, err := f.data(req.Data, in.NonHMACRequestKeys)
 	if err != nil {
@@ -208,7 +239,7 @@ func (f *formatter) request(in *Input) (*entryRequest, error) {
 		MountPoint:    req.MountPoint,
 		MountType:     req.MountType,
 		MountAccessor: req.MountAccessor,
-		ClientToken:   f.secret(req.ClientToken),
+		ClientToken:   f.memoSecret(m, req.ClientToken),
 		Namespace:     rootNamespace,
 		Path:          req.Path,
 		Data:          data,
@@ -217,9 +248,9 @@ func (f *formatter) request(in *Input) (*entryRequest, error) {
 	}
 	switch {
 	case in.Auth != nil:
-		out.ClientTokenAccessor = f.accessor(in.Auth.Accessor)
+		out.ClientTokenAccessor = f.memoAccessor(m, in.Auth.Accessor)
 	case req.Token != nil:
-		out.ClientTokenAccessor = f.accessor(req.Token.Accessor)
+		out.ClientTokenAccessor = f.memoAccessor(m, req.Token.Accessor)
 	}
 	if req.Connection != nil {
 		out.RemoteAddress, out.RemotePort = splitAddr(req.Connection.RemoteAddr)

@@ -23,10 +23,26 @@ type fileSink struct {
 	maxBytes int64       // 0: never rotate
 	maxFiles int
 
+	// mu guards the file: held while writing, rotating, reopening.
 	mu     sync.Mutex
 	f      *os.File
 	size   int64
 	closed bool
+
+	// Concurrent entries are written in groups: while one caller (the
+	// leader) writes, others queue their lines in cur, and the leader then
+	// writes them all with one write call. Nobody returns before the group
+	// holding its entry is written.
+	qmu     sync.Mutex
+	cur     *group
+	leading bool
+}
+
+// group is a batch of lines written together.
+type group struct {
+	buf  []byte
+	err  error
+	done chan struct{}
 }
 
 func newFileSink(o *options, forbiddenDirs []string) (*fileSink, error) {
@@ -123,7 +139,35 @@ func within(p, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
+// write appends line, returning once it is written (or failed to be).
 func (s *fileSink) write(line []byte) error {
+	s.qmu.Lock()
+	if s.cur == nil {
+		s.cur = &group{done: make(chan struct{})}
+	}
+	mine := s.cur
+	mine.buf = append(mine.buf, line...)
+	if s.leading {
+		s.qmu.Unlock()
+		<-mine.done
+		return mine.err
+	}
+	s.leading = true
+	for s.cur != nil {
+		g := s.cur
+		s.cur = nil
+		s.qmu.Unlock()
+		g.err = s.flush(g.buf)
+		close(g.done)
+		s.qmu.Lock()
+	}
+	s.leading = false
+	s.qmu.Unlock()
+	return mine.err
+}
+
+// flush writes one group of lines with a single write call.
+func (s *fileSink) flush(line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

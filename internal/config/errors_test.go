@@ -147,6 +147,7 @@ func TestErrorsHideValues(t *testing.T) {
 		"secret in a bad JSON value":    {"pg.json", `{"storage": {"postgresql": {"connection_url": s3cretpw}}}`},
 		"secret in JSON list":           {"pg.json", `{"api_addr": ["s3cretpw"]}`},
 		"secret in a list element":      {"pg.hcl", `x = [ "a" s3cretpw ]`},
+		"secret in an audit option":     {"pg.hcl", `audit "socket" "s" { options { token = ["s3cretpw"] } }`},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

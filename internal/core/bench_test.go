@@ -3,8 +3,10 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
+	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/server"
@@ -68,6 +70,33 @@ func BenchmarkKVv2WriteHandle(b *testing.B) {
 		i := 0
 		for pb.Next() {
 			if _, err := srv.Core.Handle(ctx, kvWrite(fmt.Sprintf("secret/data/w%d", i%1000), root, i)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkKVv2ReadHandleAudit is BenchmarkKVv2ReadHandle with a file
+// audit device recording every request and response.
+func BenchmarkKVv2ReadHandleAudit(b *testing.B) {
+	srv, root := benchCore(b)
+	ctx := context.Background()
+	if err := srv.Core.EnableAudit(ctx, &audit.DeviceConfig{Path: "file/", Type: "file", Options: map[string]string{"file_path": filepath.Join(b.TempDir(), "audit.log")}}); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if _, err := srv.Core.Handle(ctx, kvWrite(fmt.Sprintf("secret/data/k%d", i), root, i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			req := &logical.Request{Operation: logical.ReadOperation, Path: fmt.Sprintf("secret/data/k%d", i%100), ClientToken: root}
+			if _, err := srv.Core.Handle(ctx, req); err != nil {
 				b.Fatal(err)
 			}
 			i++
