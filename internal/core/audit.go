@@ -32,15 +32,78 @@ func (c *Core) setupAudit(ctx context.Context) error {
 	}
 	c.auditDevs = devs
 	for _, d := range devs {
-		dev, err := audit.NewDevice(d.Type, d.Options, d.Salt, c.cfg.AuditForbiddenDirs...)
-		if err == nil {
-			err = c.audit.Enable(ctx, d.Path, dev)
+		c.openAudit(ctx, d)
+	}
+	return c.setupDeclaredAudit(ctx)
+}
+
+func (c *Core) openAudit(ctx context.Context, d *audit.DeviceConfig) {
+	dev, err := audit.NewDevice(d.Type, d.Options, d.Salt, c.cfg.AuditForbiddenDirs...)
+	if err == nil {
+		err = c.audit.Enable(ctx, d.Path, dev)
+	}
+	if err != nil {
+		c.logger.Error("audit device could not be opened", "path", d.Path, "error", err)
+	}
+}
+
+// declaredSaltsKey keeps the HMAC salts of configuration-declared devices,
+// so their hashes stay comparable across restarts.
+const declaredSaltsKey = "core/audit-declared-salts"
+
+// setupDeclaredAudit enables the devices of the server configuration.
+func (c *Core) setupDeclaredAudit(ctx context.Context) error {
+	if len(c.cfg.DeclaredAudit) == 0 {
+		return nil
+	}
+	salts := map[string][]byte{}
+	if e, err := c.barrier.Get(ctx, declaredSaltsKey); err == nil {
+		if err := json.Unmarshal(e.Value, &salts); err != nil {
+			return fmt.Errorf("decode declared audit salts: %w", err)
 		}
-		if err != nil {
-			c.logger.Error("audit device could not be opened", "path", d.Path, "error", err)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("read declared audit salts: %w", err)
+	}
+	changed := false
+	for i := range c.cfg.DeclaredAudit {
+		d := c.cfg.DeclaredAudit[i]
+		if c.auditPathTaken(d.Path) {
+			c.logger.Error("declared audit device conflicts with an API-enabled one; skipped", "path", d.Path)
+			continue
+		}
+		if salts[d.Path] == nil {
+			salt, err := audit.NewSalt()
+			if err != nil {
+				return err
+			}
+			salts[d.Path], changed = salt, true
+		}
+		d.Salt = salts[d.Path]
+		c.declared = append(c.declared, &d)
+		c.openAudit(ctx, &d)
+	}
+	if !changed {
+		return nil
+	}
+	raw, err := json.Marshal(salts)
+	if err != nil {
+		return err
+	}
+	return c.barrier.Put(ctx, &storage.Entry{Key: declaredSaltsKey, Value: raw})
+}
+
+func (c *Core) auditPathTaken(path string) bool {
+	for _, have := range c.auditDevs {
+		if have.Path == path {
+			return true
 		}
 	}
-	return nil
+	for _, have := range c.declared {
+		if have.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Core) loadAuditTable(ctx context.Context) ([]*audit.DeviceConfig, error) {
@@ -70,8 +133,7 @@ func (c *Core) saveAuditTable(ctx context.Context, devs []*audit.DeviceConfig) e
 func (c *Core) AuditDevices() []*audit.DeviceConfig {
 	c.auditMu.Lock()
 	defer c.auditMu.Unlock()
-	out := make([]*audit.DeviceConfig, len(c.auditDevs))
-	copy(out, c.auditDevs)
+	out := append(append([]*audit.DeviceConfig{}, c.auditDevs...), c.declared...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
@@ -81,10 +143,8 @@ func (c *Core) AuditDevices() []*audit.DeviceConfig {
 func (c *Core) EnableAudit(ctx context.Context, d *audit.DeviceConfig) error {
 	c.auditMu.Lock()
 	defer c.auditMu.Unlock()
-	for _, have := range c.auditDevs {
-		if have.Path == d.Path {
-			return logical.InvalidRequest("path already in use")
-		}
+	if c.auditPathTaken(d.Path) {
+		return logical.InvalidRequest("path already in use")
 	}
 	salt, err := audit.NewSalt()
 	if err != nil {
@@ -112,6 +172,11 @@ func (c *Core) EnableAudit(ctx context.Context, d *audit.DeviceConfig) error {
 func (c *Core) DisableAudit(ctx context.Context, path string) error {
 	c.auditMu.Lock()
 	defer c.auditMu.Unlock()
+	for _, d := range c.declared {
+		if d.Path == path {
+			return logical.InvalidRequest("the audit device at %q is declared in the server configuration; remove it there", path)
+		}
+	}
 	var devs []*audit.DeviceConfig
 	found := false
 	for _, d := range c.auditDevs {

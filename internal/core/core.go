@@ -47,6 +47,10 @@ type Config struct {
 	// AuditForbiddenDirs are directories audit files may not be written
 	// into (the data directory).
 	AuditForbiddenDirs []string
+	// DeclaredAudit are audit devices declared in the server
+	// configuration: enabled at every unseal, never stored, not removable
+	// through the API.
+	DeclaredAudit []audit.DeviceConfig
 }
 
 // Core is the heart of the server. It is safe for concurrent use.
@@ -69,6 +73,7 @@ type Core struct {
 	// auditMu serialises changes of the audit table, auditDevs.
 	auditMu   sync.Mutex
 	auditDevs []*audit.DeviceConfig
+	declared  []*audit.DeviceConfig
 
 	leases  *lease.Manager
 	quotas  *quota.Manager
@@ -286,7 +291,7 @@ func (c *Core) sealLocked() {
 	c.createdBefore.Add(c.tokens.Created())
 	if c.audit != nil {
 		_ = c.audit.Close()
-		c.audit, c.auditDevs = nil, nil
+		c.audit, c.auditDevs, c.declared = nil, nil, nil
 	}
 	c.barrier.Seal()
 	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil

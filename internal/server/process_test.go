@@ -57,7 +57,7 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func newProc(t *testing.T) *proc {
+func newProc(t *testing.T, extraConfig ...string) *proc {
 	dir := t.TempDir()
 	p := &proc{t: t, dataDir: filepath.Join(dir, "data"), conf: filepath.Join(dir, "config.hcl"), addr: freePort(t)}
 	conf := fmt.Sprintf(`
@@ -70,7 +70,7 @@ listener "tcp" {
 }
 disable_mlock = true
 api_addr      = "http://%s"
-`, p.dataDir, p.addr, p.addr)
+`, p.dataDir, p.addr, p.addr) + strings.Join(extraConfig, "\n")
 	if err := os.WriteFile(p.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -268,5 +268,42 @@ func assertNoPlaintext(t *testing.T, dir string, secrets ...string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeclaredAuditDevice: an audit stanza in the configuration records
+// every request from the first unseal on, is listed, and cannot be
+// disabled through the API.
+func TestDeclaredAuditDevice(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "declared.log")
+	p := newProc(t, fmt.Sprintf(`
+audit "file" "declared" {
+  description = "from the config"
+  options {
+    file_path = %q
+  }
+}
+`, logPath))
+	p.start()
+	c := p.client("")
+	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseal(t, c, init.Keys[0])
+	c.SetToken(init.RootToken)
+	devs, err := c.Sys().ListAudit()
+	if err != nil || devs["declared/"] == nil || devs["declared/"].Description != "from the config" {
+		t.Fatalf("audit list: %+v %v", devs, err)
+	}
+	if err := c.Sys().DisableAudit("declared"); err == nil {
+		t.Fatal("a declared audit device was disabled through the API")
+	}
+	raw, err := os.ReadFile(logPath)
+	if err != nil || !strings.Contains(string(raw), `"path":"sys/audit"`) {
+		t.Fatalf("declared device recorded nothing: %v", err)
+	}
+	if strings.Contains(string(raw), init.RootToken) {
+		t.Fatal("root token in clear in the audit log")
 	}
 }

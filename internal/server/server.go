@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/auth/approle"
 	"github.com/tresorhq/tresor/internal/auth/cert"
 	"github.com/tresorhq/tresor/internal/auth/userpass"
@@ -74,8 +75,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if cfg.Storage.Path != "" {
 		forbidden = append(forbidden, cfg.Storage.Path)
 	}
+	var declared []audit.DeviceConfig
+	for _, a := range cfg.Audit {
+		declared = append(declared, audit.DeviceConfig{Path: a.Path, Type: a.Type, Description: a.Description, Options: a.Options, Local: a.Local})
+	}
 	c, err := core.New(core.Config{
 		AuditForbiddenDirs: forbidden,
+		DeclaredAudit:      declared,
 		Storage:            store,
 		StorageType:        cfg.Storage.Type,
 		Logger:             logger,
