@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -120,6 +121,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Warn(w)
 	}
 
+	// A secrets server holds little live data: trade a little CPU for a
+	// smaller resident set, unless the operator chose with GOGC.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := New(cfg, Options{Logger: logger})
