@@ -85,7 +85,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(configs) > 0:
 		cfg, err = config.LoadFiles(configs...)
 	case *dev:
-		cfg = &config.Config{DefaultLeaseTTL: config.DefaultLeaseTTL, MaxLeaseTTL: config.DefaultMaxLeaseTTL}
+		cfg = &config.Config{
+			DefaultLeaseTTL: config.DefaultLeaseTTL, MaxLeaseTTL: config.DefaultMaxLeaseTTL,
+			LogLevel: config.DefaultLogLevel, LogFormat: config.DefaultLogFormat,
+		}
 	default:
 		fmt.Fprintln(stderr, "No configuration files found. Use -config=FILE, or -dev for a development server.")
 		return 1
@@ -254,14 +257,17 @@ func (s *Server) startDev(ctx context.Context, w io.Writer, rootTokenID string, 
 		return err
 	}
 	addr := s.Addrs()[0].String()
+	stored := "is not stored anywhere"
 	if storeToken {
 		if home, err := os.UserHomeDir(); err == nil {
-			_ = os.WriteFile(filepath.Join(home, ".vault-token"), []byte(root), 0o600)
+			if os.WriteFile(filepath.Join(home, ".vault-token"), []byte(root), 0o600) == nil {
+				stored = "is stored in ~/.vault-token for the CLI"
+			}
 		}
 	}
 	fmt.Fprintf(w, `WARNING! dev mode is enabled! Everything lives in memory and is lost at
 exit; the server is already initialised and unsealed with a single key
-share, and the root token is stored for the CLI.
+share, and the root token %s.
 
 Point the CLI (tresor, vault or bao) at this server with:
 
@@ -275,6 +281,6 @@ Root Token: %s
 
 Development mode must NOT be used in production.
 
-`, addr, base64.StdEncoding.EncodeToString(key), root)
+`, stored, addr, base64.StdEncoding.EncodeToString(key), root)
 	return nil
 }
