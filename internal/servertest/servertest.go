@@ -78,7 +78,11 @@ func New(t testing.TB, opts Options) *Server {
 		<-done
 	})
 
-	s := &Server{Server: srv, Addr: "http://" + srv.Addrs()[0].String()}
+	scheme := "https://"
+	if ln.TLSDisable {
+		scheme = "http://"
+	}
+	s := &Server{Server: srv, Addr: scheme + srv.Addrs()[0].String()}
 	apiCfg := api.DefaultConfig()
 	apiCfg.Address = s.Addr
 	apiCfg.HttpClient = &http.Client{Timeout: 30 * time.Second}
