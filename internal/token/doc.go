@@ -37,6 +37,15 @@
 // children, through Options.OnRevoke) within a second, from an in-memory
 // index of expiry times loaded at Open.
 //
+// # Concurrency
+//
+// Writes to different tokens run concurrently, so that a backend with group
+// commit (storage/bolt) makes many creations durable with one fsync; writes
+// to one token are serialised. Children of one parent are created
+// concurrently, but not while the parent is being revoked: a creation that
+// races a revocation of its parent either commits first, and its token is
+// revoked with the tree, or fails as if the parent were gone.
+//
 // Storage layout in the view: "salt", "batch-key", "id/<hmac>" (entries),
 // "accessor/<hmac>" (accessor index), "parent/<hmac>/<child hmac>" (the
 // tree) and "role/<name>".

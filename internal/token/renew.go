@@ -16,8 +16,7 @@ var errNotRenewable = errors.New("lease is not renewable")
 // period if periodic), never past its maximum lifetime, and returns the
 // renewed entry, the new TTL and any warnings.
 func (s *Store) renew(ctx context.Context, k key, increment time.Duration) (*Entry, time.Duration, []string, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.locks.lock(k)()
 	cur, err := s.entry(ctx, k)
 	if err != nil {
 		return nil, 0, nil, err

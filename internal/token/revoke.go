@@ -40,13 +40,51 @@ func (s *Store) RevokeAccessor(ctx context.Context, accessor string) error {
 	return s.revokeTree(ctx, k)
 }
 
+// errHasChildren: a token about to be deleted turned out to have children
+// (created by another store over the same storage); the walk goes on.
+var errHasChildren = errors.New("token has children")
+
+// markRevoking marks the token under k as being revoked: once it returns,
+// every creation under k has either committed, and its child shows in the
+// tree index, or will fail. Each mark is undone by one unmarkRevoking.
+func (s *Store) markRevoking(k key) {
+	defer s.locks.lock(k)()
+	s.rmu.Lock()
+	if s.revoking == nil {
+		s.revoking = make(map[key]int)
+	}
+	s.revoking[k]++
+	s.rmu.Unlock()
+}
+
+func (s *Store) unmarkRevoking(k key) {
+	s.rmu.Lock()
+	if s.revoking[k]--; s.revoking[k] <= 0 {
+		delete(s.revoking, k)
+	}
+	s.rmu.Unlock()
+}
+
+// isRevoking reports whether a revocation is walking the token under k.
+func (s *Store) isRevoking(k key) bool {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	return s.revoking[k] > 0
+}
+
 // revokeTree revokes the token under root and its descendants, depth
-// first so that every token is revoked after its children.
+// first so that every token is revoked after its children. Each token is
+// marked before its children are listed, so the walk is not chased by
+// creations under it; revocations of other tokens run concurrently.
 func (s *Store) revokeTree(ctx context.Context, root key) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.markRevoking(root)
 	stack := []key{root}
 	seen := map[key]bool{root: true}
+	defer func() {
+		for k := range seen {
+			s.unmarkRevoking(k)
+		}
+	}()
 	for len(stack) > 0 {
 		k := stack[len(stack)-1]
 		names, err := s.store.List(ctx, parentPrefix+k.String()+"/")
@@ -57,13 +95,14 @@ func (s *Store) revokeTree(ctx context.Context, root key) error {
 		for _, name := range names {
 			ck, ok := parseKey(name)
 			if !ok || seen[ck] {
-				// A malformed or cyclic index entry: drop it so that the
-				// walk ends.
+				// A malformed or cyclic index entry, or one a concurrent
+				// revocation left behind: drop it so that the walk ends.
 				if err := s.store.Delete(ctx, parentPrefix+k.String()+"/"+name); err != nil {
 					return fmt.Errorf("delete child index: %w", err)
 				}
 				continue
 			}
+			s.markRevoking(ck)
 			seen[ck] = true
 			stack = append(stack, ck)
 			pushed = true
@@ -71,7 +110,9 @@ func (s *Store) revokeTree(ctx context.Context, root key) error {
 		if pushed {
 			continue
 		}
-		if err := s.revokeOne(ctx, k); err != nil {
+		if err := s.revokeOne(ctx, k); errors.Is(err, errHasChildren) {
+			continue
+		} else if err != nil {
 			return err
 		}
 		stack = stack[:len(stack)-1]
@@ -80,8 +121,10 @@ func (s *Store) revokeTree(ctx context.Context, root key) error {
 }
 
 // revokeOne revokes a token without children: OnRevoke, then its entry and
-// index entries go in one transaction. Callers hold wmu.
+// index entries go in one transaction, which fails with errHasChildren if
+// the token has children after all.
 func (s *Store) revokeOne(ctx context.Context, k key) error {
+	defer s.locks.lock(k)()
 	e, err := s.entry(ctx, k)
 	if errors.Is(err, ErrNotFound) {
 		e = nil // only stale index entries are left to clean up
@@ -95,6 +138,13 @@ func (s *Store) revokeOne(ctx context.Context, k key) error {
 		}
 	}
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
+		children, err := tx.List(ctx, parentPrefix+k.String()+"/")
+		if err != nil {
+			return err
+		}
+		if len(children) > 0 {
+			return errHasChildren
+		}
 		if e != nil {
 			if e.Parent != "" {
 				if err := tx.Delete(ctx, parentPrefix+e.Parent+"/"+k.String()); err != nil {
@@ -119,28 +169,38 @@ func (s *Store) revokeOne(ctx context.Context, k key) error {
 // revokeOrphan revokes the token under k alone; its children become
 // orphans.
 func (s *Store) revokeOrphan(ctx context.Context, k key) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	names, err := s.store.List(ctx, parentPrefix+k.String()+"/")
-	if err != nil {
-		return fmt.Errorf("list children: %w", err)
-	}
-	for _, name := range names {
-		ck, ok := parseKey(name)
-		if ok {
-			if err := s.orphan(ctx, ck); err != nil {
-				return err
+	s.markRevoking(k)
+	defer s.unmarkRevoking(k)
+	for {
+		names, err := s.store.List(ctx, parentPrefix+k.String()+"/")
+		if err != nil {
+			return fmt.Errorf("list children: %w", err)
+		}
+		for _, name := range names {
+			ck, ok := parseKey(name)
+			if ok {
+				if err := s.orphan(ctx, ck); err != nil {
+					return err
+				}
+			}
+			if err := s.store.Delete(ctx, parentPrefix+k.String()+"/"+name); err != nil {
+				return fmt.Errorf("delete child index: %w", err)
 			}
 		}
-		if err := s.store.Delete(ctx, parentPrefix+k.String()+"/"+name); err != nil {
-			return fmt.Errorf("delete child index: %w", err)
+		if err := s.revokeOne(ctx, k); !errors.Is(err, errHasChildren) {
+			return err
 		}
 	}
-	return s.revokeOne(ctx, k)
 }
 
-// orphan clears the parent of the token under k. Callers hold wmu.
+// orphan clears the parent of the token under k.
 func (s *Store) orphan(ctx context.Context, k key) error {
+	defer s.locks.lock(k)()
+	return s.orphanLocked(ctx, k)
+}
+
+// orphanLocked is orphan for a caller holding the lock of k.
+func (s *Store) orphanLocked(ctx context.Context, k key) error {
 	e, err := s.entry(ctx, k)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -179,31 +239,17 @@ func (s *Store) accessors(ctx context.Context) ([]string, error) {
 
 // tidy removes index entries that point at tokens that no longer exist:
 // accessors of missing tokens and children of missing parents (children
-// whose parent is gone become orphans).
+// whose parent is gone become orphans). Each entry is checked and removed
+// under its token's lock, so that a token created meanwhile keeps its
+// index entries.
 func (s *Store) tidy(ctx context.Context) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
 	names, err := s.store.List(ctx, accessorPrefix)
 	if err != nil {
 		return fmt.Errorf("list accessors: %w", err)
 	}
 	for _, name := range names {
-		se, err := s.store.Get(ctx, accessorPrefix+name)
-		if err != nil {
-			continue
-		}
-		var ae accessorEntry
-		k, ok := key{}, false
-		if json.Unmarshal(se.Value, &ae) == nil {
-			k, ok = parseKey(ae.Token)
-		}
-		if ok {
-			if _, err := s.entry(ctx, k); !errors.Is(err, ErrNotFound) {
-				continue
-			}
-		}
-		if err := s.store.Delete(ctx, accessorPrefix+name); err != nil {
-			return fmt.Errorf("delete accessor index: %w", err)
+		if err := s.tidyAccessor(ctx, name); err != nil {
+			return err
 		}
 	}
 	parents, err := s.store.List(ctx, parentPrefix)
@@ -222,24 +268,55 @@ func (s *Store) tidy(ctx context.Context) error {
 			return fmt.Errorf("list children: %w", err)
 		}
 		for _, c := range children {
-			ck, ok := parseKey(c)
-			childGone := !ok
-			if ok {
-				_, err := s.entry(ctx, ck)
-				childGone = errors.Is(err, ErrNotFound)
-			}
-			if !childGone && !parentGone {
-				continue
-			}
-			if !childGone {
-				if err := s.orphan(ctx, ck); err != nil {
-					return err
-				}
-			}
-			if err := s.store.Delete(ctx, parentPrefix+p+c); err != nil {
-				return fmt.Errorf("delete child index: %w", err)
+			if err := s.tidyChild(ctx, p, c, parentGone); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// tidyAccessor removes the accessor index entry name if its token is gone.
+func (s *Store) tidyAccessor(ctx context.Context, name string) error {
+	se, err := s.store.Get(ctx, accessorPrefix+name)
+	if err != nil {
+		return nil
+	}
+	var ae accessorEntry
+	if json.Unmarshal(se.Value, &ae) == nil {
+		if k, ok := parseKey(ae.Token); ok {
+			defer s.locks.lock(k)()
+			if _, err := s.entry(ctx, k); !errors.Is(err, ErrNotFound) {
+				return nil
+			}
+		}
+	}
+	if err := s.store.Delete(ctx, accessorPrefix+name); err != nil {
+		return fmt.Errorf("delete accessor index: %w", err)
+	}
+	return nil
+}
+
+// tidyChild removes the tree index entry of child c under parent folder p
+// if either token is gone, orphaning a child that is still there.
+func (s *Store) tidyChild(ctx context.Context, p, c string, parentGone bool) error {
+	ck, ok := parseKey(c)
+	childGone := !ok
+	if ok {
+		defer s.locks.lock(ck)()
+		_, err := s.entry(ctx, ck)
+		childGone = errors.Is(err, ErrNotFound)
+	}
+	if !childGone && !parentGone {
+		return nil
+	}
+	if !childGone {
+		if err := s.orphanLocked(ctx, ck); err != nil {
+			return err
+		}
+	}
+	if err := s.store.Delete(ctx, parentPrefix+p+c); err != nil {
+		return fmt.Errorf("delete child index: %w", err)
 	}
 	return nil
 }

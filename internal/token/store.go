@@ -45,9 +45,10 @@ type Options struct {
 	DefaultTTL, MaxTTL time.Duration
 	// OnRevoke is called for every revoked token, children first, before
 	// its entry is deleted; if it fails the token stays and the revocation
-	// stops with that error. The entry's ID is empty when the store does
-	// not know it (revocation by accessor, by parent or by expiry): key
-	// per-token state by Accessor.
+	// stops with that error. It may see a token twice if its deletion is
+	// retried, so it must be idempotent. The entry's ID is empty when the
+	// store does not know it (revocation by accessor, by parent or by
+	// expiry): key per-token state by Accessor.
 	OnRevoke func(ctx context.Context, e *Entry) error
 	// Sudo reports whether the caller of req holds sudo on req's path
 	// (create with no_parent, id or period; revoke-orphan). When nil only
@@ -102,13 +103,23 @@ type Store struct {
 	batch   *batchSealer
 	hashers sync.Pool
 
-	// wmu serialises every change to tokens, so that storage and cache
-	// move together.
-	wmu sync.Mutex
+	// locks serialise the changes to each token, so that its storage and
+	// cache entries move together, and let changes to different tokens
+	// share the backend's commits. A writer updates the cache after its
+	// transaction commits, still holding the token's lock.
+	locks keyLocks
+
+	// revoking counts, per token, the revocations walking it; no child is
+	// created under a token while it is marked (see markRevoking).
+	rmu      sync.Mutex
+	revoking map[key]int
 
 	mu    sync.RWMutex
 	cache map[key]*Entry // entries are immutable once cached
-	gen   uint64         // bumped on every removal; guards cache fills
+	// gen is bumped on every removal; a cache fill from storage is
+	// dropped if gen moved meanwhile, so a concurrent revocation is never
+	// undone by a stale read.
+	gen uint64
 
 	exp expiry
 
@@ -404,8 +415,20 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 	k := s.key(e.ID)
 	ae, _ := json.Marshal(accessorEntry{Token: k.String(), Accessor: e.Accessor})
 
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	if e.Parent == "" {
+		defer s.locks.lock(k)()
+	} else {
+		pk, ok := parseKey(e.Parent)
+		if !ok {
+			return nil, fmt.Errorf("store token: parent: %w", ErrNotFound)
+		}
+		// The parent is held shared: siblings are created concurrently,
+		// while a revocation of the parent waits for them.
+		defer s.locks.lockUnder(k, pk)()
+		if s.isRevoking(pk) {
+			return nil, fmt.Errorf("store token: parent: %w", ErrNotFound)
+		}
+	}
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		if _, err := tx.Get(ctx, idPrefix+k.String()); err == nil {
 			return ErrIDInUse
@@ -439,7 +462,7 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 }
 
 // write persists a changed entry and swaps it into the cache. Callers hold
-// wmu.
+// the lock of k.
 func (s *Store) write(ctx context.Context, k key, e *Entry) error {
 	raw, err := json.Marshal(e)
 	if err != nil {
@@ -462,8 +485,7 @@ func (s *Store) Use(ctx context.Context, e *Entry) (last bool, err error) {
 		return false, nil
 	}
 	k := s.key(e.ID)
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.locks.lock(k)()
 	cur, err := s.entry(ctx, k)
 	if err != nil {
 		return false, err
