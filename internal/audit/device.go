@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -113,22 +112,22 @@ type device struct {
 	sink sink
 }
 
-// bufPool holds line buffers; lines are formatted off-lock so that
+// encoderPool holds line encoders; lines are formatted off-lock so that
 // concurrent requests only serialise on the write itself.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
 func (d *device) Log(_ context.Context, typ EntryType, at time.Time, in *Input) error {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
+	enc := encoderPool.Get().(*encoder)
 	defer func() {
-		if buf.Cap() <= 1<<20 { // let rare huge entries go
-			bufPool.Put(buf)
+		enc.reset()
+		if cap(enc.buf) <= 1<<20 { // let rare huge entries go
+			encoderPool.Put(enc)
 		}
 	}()
-	if err := d.f.format(buf, typ, at, in); err != nil {
+	if err := d.f.format(enc, typ, at, in); err != nil {
 		return err
 	}
-	if err := d.sink.write(buf.Bytes()); err != nil {
+	if err := d.sink.write(enc.buf); err != nil {
 		return fmt.Errorf("audit: %s device: %w", d.typ, err)
 	}
 	return nil

@@ -59,6 +59,10 @@ type entryRequest struct {
 	RemotePort          int                 `json:"remote_port,omitempty"`
 	WrapTTL             int                 `json:"wrap_ttl,omitempty"`
 	Headers             map[string][]string `json:"headers,omitempty"`
+
+	// keep lists the top-level keys of Data left clear when the encoder
+	// hashes Data as it writes it.
+	keep []string
 }
 
 type entryResponse struct {
@@ -70,6 +74,8 @@ type entryResponse struct {
 	Data          map[string]any `json:"data,omitempty"`
 	Warnings      []string       `json:"warnings,omitempty"`
 	WrapInfo      *entryWrapInfo `json:"wrap_info,omitempty"`
+
+	keep []string // as in entryRequest
 }
 
 type entrySecret struct {
@@ -85,6 +91,18 @@ type entryWrapInfo struct {
 	WrappedAccessor string `json:"wrapped_accessor,omitempty"`
 }
 
+// entryParts holds an entry and every block it may point to, so that an
+// entry costs one allocation, or none when its encoder is pooled.
+type entryParts struct {
+	entry    entry
+	auth     entryAuth
+	request  entryRequest
+	response entryResponse
+	respAuth entryAuth
+	secret   entrySecret
+	wrapInfo entryWrapInfo
+}
+
 // formatter turns an Input into one line of a device's log.
 type formatter struct {
 	hasher       *hasher
@@ -94,9 +112,38 @@ type formatter struct {
 	jsonx        bool
 }
 
-// format appends the line for in (prefix, entry, newline) to buf.
-func (f *formatter) format(buf *bytes.Buffer, typ EntryType, at time.Time, in *Input) error {
-	e, err := f.entry(typ, at, in)
+// format appends the line for in (prefix, entry, newline) to enc.buf.
+// The json format is written by the encoder, which hashes data as it goes;
+// jsonx renders the encoding/json form of the entry.
+func (f *formatter) format(enc *encoder, typ EntryType, at time.Time, in *Input) error {
+	if f.jsonx {
+		var buf bytes.Buffer
+		if err := f.formatStd(&buf, typ, at, in); err != nil {
+			return err
+		}
+		enc.buf = append(enc.buf, buf.Bytes()...)
+		return nil
+	}
+	e, err := f.entry(&enc.parts, typ, at, in, false)
+	if err != nil {
+		return fmt.Errorf("audit: format %s entry: %w", typ, err)
+	}
+	enc.h = f.hasher
+	b := append(enc.buf, f.prefix...)
+	b, err = enc.appendEntry(b, e, !f.raw)
+	enc.buf = b
+	if err != nil {
+		return fmt.Errorf("audit: encode %s entry: %w", typ, err)
+	}
+	enc.buf = append(enc.buf, '\n')
+	return nil
+}
+
+// formatStd is format through encoding/json, with a hashed copy of the
+// data: the reference the encoder is tested against, and the input of
+// jsonx.
+func (f *formatter) formatStd(buf *bytes.Buffer, typ EntryType, at time.Time, in *Input) error {
+	e, err := f.entry(new(entryParts), typ, at, in, true)
 	if err != nil {
 		return fmt.Errorf("audit: format %s entry: %w", typ, err)
 	}
@@ -120,33 +167,38 @@ func (f *formatter) format(buf *bytes.Buffer, typ EntryType, at time.Time, in *I
 	return nil
 }
 
-func (f *formatter) entry(typ EntryType, at time.Time, in *Input) (*entry, error) {
-	e := &entry{Time: at.UTC().Format(time.RFC3339Nano), Type: typ}
+// entry fills p for in and returns its entry. With hashData, request and
+// response data are hashed copies; without, they are the caller's maps,
+// for the encoder to hash as it writes them (see entryRequest.keep), and
+// the entry must then never reach encoding/json.
+func (f *formatter) entry(p *entryParts, typ EntryType, at time.Time, in *Input, hashData bool) (*entry, error) {
+	e := &p.entry
+	*e = entry{Time: at.UTC().Format(time.RFC3339Nano), Type: typ}
 	var m memo
 	if in.Err != nil {
 		e.Error = errorText(in.Err)
 	}
 	switch {
 	case in.Auth != nil:
-		e.Auth = f.auth(&m, in.Auth)
+		e.Auth = f.auth(&p.auth, &m, in.Auth)
 	case in.Request != nil && in.Request.Token != nil:
 		// The core authenticated the caller but gave no AuthInfo: say
 		// what the request knows (it never carries the token ID).
 		tok := in.Request.Token
-		e.Auth = f.auth(&m, &AuthInfo{
+		e.Auth = f.auth(&p.auth, &m, &AuthInfo{
 			Accessor: tok.Accessor, DisplayName: tok.DisplayName, Policies: tok.Policies,
 			TokenPolicies: tok.Policies, Metadata: tok.Meta, EntityID: tok.EntityID,
 		})
 	}
 	if in.Request != nil {
-		r, err := f.request(&m, in)
+		r, err := f.request(p, &m, in, hashData)
 		if err != nil {
 			return nil, err
 		}
 		e.Request = r
 	}
 	if typ == TypeResponse && in.Response != nil {
-		r, err := f.response(in)
+		r, err := f.response(p, in, hashData)
 		if err != nil {
 			return nil, err
 		}
@@ -201,15 +253,15 @@ func (f *formatter) accessor(s string) string {
 	return f.secret(s)
 }
 
-func (f *formatter) data(m map[string]any, keep []string) (map[string]any, error) {
-	if f.raw {
+func (f *formatter) data(m map[string]any, keep []string, hashData bool) (map[string]any, error) {
+	if f.raw || !hashData {
 		return m, nil
 	}
 	return f.hasher.data(m, keep)
 }
 
-func (f *formatter) auth(m *memo, a *AuthInfo) *entryAuth {
-	out := &entryAuth{
+func (f *formatter) auth(out *entryAuth, m *memo, a *AuthInfo) *entryAuth {
+	*out = entryAuth{
 		ClientToken:   f.memoSecret(m, a.ClientToken),
 		Accessor:      f.memoAccessor(m, a.Accessor),
 		DisplayName:   a.DisplayName,
@@ -227,13 +279,14 @@ func (f *formatter) auth(m *memo, a *AuthInfo) *entryAuth {
 	return out
 }
 
-func (f *formatter) request(m *memo, in *Input) (*entryRequest, error) {
+func (f *formatter) request(p *entryParts, m *memo, in *Input, hashData bool) (*entryRequest, error) {
 	req := in.Request
-	data, err := f.data(req.Data, in.NonHMACRequestKeys)
+	data, err := f.data(req.Data, in.NonHMACRequestKeys, hashData)
 	if err != nil {
 		return nil, fmt.Errorf("request data: %w", err)
 	}
-	out := &entryRequest{
+	out := &p.request
+	*out = entryRequest{
 		ID:            req.ID,
 		Operation:     req.Operation,
 		MountPoint:    req.MountPoint,
@@ -245,6 +298,7 @@ func (f *formatter) request(m *memo, in *Input) (*entryRequest, error) {
 		Data:          data,
 		WrapTTL:       int(req.WrapTTL / time.Second),
 		Headers:       f.headers(req.Headers, in.AuditedHeaders),
+		keep:          in.NonHMACRequestKeys,
 	}
 	switch {
 	case in.Auth != nil:
@@ -281,26 +335,29 @@ func (f *formatter) headers(h map[string][]string, audited map[string]bool) map[
 	return out
 }
 
-func (f *formatter) response(in *Input) (*entryResponse, error) {
+func (f *formatter) response(p *entryParts, in *Input, hashData bool) (*entryResponse, error) {
 	resp := in.Response
 	data := resp.Data
 	if data == nil && resp.Raw != nil {
 		// Raw bodies are recorded like Vault's http_raw_body.
 		data = map[string]any{"http_raw_body": resp.Raw}
 	}
-	data, err := f.data(data, in.NonHMACResponseKeys)
+	data, err := f.data(data, in.NonHMACResponseKeys, hashData)
 	if err != nil {
 		return nil, fmt.Errorf("response data: %w", err)
 	}
-	out := &entryResponse{
+	out := &p.response
+	*out = entryResponse{
 		Data:     data,
 		Warnings: resp.Warnings,
+		keep:     in.NonHMACResponseKeys,
 	}
 	if req := in.Request; req != nil {
 		out.MountPoint, out.MountType, out.MountAccessor = req.MountPoint, req.MountType, req.MountAccessor
 	}
 	if a := resp.Auth; a != nil {
-		out.Auth = &entryAuth{
+		out.Auth = &p.respAuth
+		*out.Auth = entryAuth{
 			ClientToken:   f.secret(a.ClientToken),
 			Accessor:      f.accessor(a.Accessor),
 			DisplayName:   a.DisplayName,
@@ -317,10 +374,12 @@ func (f *formatter) response(in *Input) (*entryResponse, error) {
 		}
 	}
 	if s := resp.Secret; s != nil {
-		out.Secret = &entrySecret{LeaseID: f.secret(s.LeaseID)}
+		p.secret = entrySecret{LeaseID: f.secret(s.LeaseID)}
+		out.Secret = &p.secret
 	}
 	if w := resp.WrapInfo; w != nil {
-		out.WrapInfo = &entryWrapInfo{
+		out.WrapInfo = &p.wrapInfo
+		*out.WrapInfo = entryWrapInfo{
 			TTL:             w.TTL,
 			Token:           f.secret(w.Token),
 			Accessor:        f.accessor(w.Accessor),

@@ -140,19 +140,25 @@ func within(p, dir string) bool {
 }
 
 // write appends line, returning once it is written (or failed to be).
+// A caller that finds nobody writing writes its own line at once, with no
+// copy; the lines that arrive meanwhile queue in a group, which it then
+// writes too before it returns.
 func (s *fileSink) write(line []byte) error {
 	s.qmu.Lock()
-	if s.cur == nil {
-		s.cur = &group{done: make(chan struct{})}
-	}
-	mine := s.cur
-	mine.buf = append(mine.buf, line...)
 	if s.leading {
+		if s.cur == nil {
+			s.cur = &group{done: make(chan struct{})}
+		}
+		mine := s.cur
+		mine.buf = append(mine.buf, line...)
 		s.qmu.Unlock()
 		<-mine.done
 		return mine.err
 	}
 	s.leading = true
+	s.qmu.Unlock()
+	err := s.flush(line)
+	s.qmu.Lock()
 	for s.cur != nil {
 		g := s.cur
 		s.cur = nil
@@ -163,7 +169,7 @@ func (s *fileSink) write(line []byte) error {
 	}
 	s.leading = false
 	s.qmu.Unlock()
-	return mine.err
+	return err
 }
 
 // flush writes one group of lines with a single write call.

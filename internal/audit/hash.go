@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -55,23 +54,32 @@ func newHasher(salt []byte) *hasher {
 
 // hash returns "hmac-sha256:<hex>" for s, with one allocation.
 func (h *hasher) hash(s string) string {
-	st := h.pool.Get().(*macState)
-	st.mac.Reset()
-	st.scratch = append(st.scratch[:0], s...)
-	st.mac.Write(st.scratch)
-	sum := st.mac.Sum(st.sum[:0])
-	var hx [2 * sha256.Size]byte
-	hex.Encode(hx[:], sum)
+	st := h.acquire()
+	var out [len(hmacPrefix) + 2*sha256.Size]byte
+	st.appendHash(out[:0], s)
+	h.release(st)
+	return string(out[:])
+}
+
+// acquire takes a keyed HMAC state from the pool; release returns it.
+// An encoder holds one for a whole entry.
+func (h *hasher) acquire() *macState { return h.pool.Get().(*macState) }
+
+func (h *hasher) release(st *macState) {
 	if cap(st.scratch) > 64<<10 {
 		st.scratch = nil // don't pin a huge value in the pool
 	}
 	h.pool.Put(st)
+}
 
-	var b strings.Builder
-	b.Grow(len(hmacPrefix) + len(hx))
-	b.WriteString(hmacPrefix)
-	b.Write(hx[:])
-	return b.String()
+// appendHash appends "hmac-sha256:<hex>" for s (unquoted) to b.
+func (st *macState) appendHash(b []byte, s string) []byte {
+	st.mac.Reset()
+	st.scratch = append(st.scratch[:0], s...)
+	st.mac.Write(st.scratch)
+	sum := st.mac.Sum(st.sum[:0])
+	b = append(b, hmacPrefix...)
+	return hex.AppendEncode(b, sum)
 }
 
 // data returns a copy of m with every string hashed, recursively, except
