@@ -89,7 +89,9 @@ func TestDependencyRules(t *testing.T) {
 		},
 		{
 			"the CLI and the load generator are API clients",
-			func(p string) bool { return under(p, "internal/cli") || under(p, "internal/bench") || under(p, "internal/agent") },
+			func(p string) bool {
+				return under(p, "internal/cli") || under(p, "internal/bench") || under(p, "internal/agent")
+			},
 			func(imp string) bool { return imp == "internal/version" || imp == "internal/bench" },
 		},
 	}
