@@ -47,6 +47,7 @@ func (b *Backend) Match(path string) (*Path, map[string]string) {
 // HandleRequest routes req to its path's handler after checking its fields.
 // Parameters the path does not declare become a response warning.
 func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	req = b.listPath(req)
 	p, params := b.root.match(req.Path)
 	if p == nil {
 		return nil, logical.ErrUnsupportedPath
@@ -69,6 +70,25 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 	}
 	resp.Warnings = append(resp.Warnings, fmt.Sprintf("Endpoint ignored these unrecognized parameters: %v", unknown))
 	return resp, nil
+}
+
+// listPath lets a path table spell list endpoints without the trailing
+// slash the HTTP layer gives every LIST ("users/" is served by "users"),
+// unless a pattern takes the slash itself (KV's "metadata/{path...}").
+func (b *Backend) listPath(req *logical.Request) *logical.Request {
+	if req.Operation != logical.ListOperation || !strings.HasSuffix(req.Path, "/") {
+		return req
+	}
+	if p, _ := b.root.match(req.Path); p != nil && p.Operations[logical.ListOperation] != nil {
+		return req
+	}
+	trimmed := strings.TrimSuffix(req.Path, "/")
+	if p, _ := b.root.match(trimmed); p == nil || p.Operations[logical.ListOperation] == nil {
+		return req
+	}
+	r := *req
+	r.Path = trimmed
+	return &r
 }
 
 // ExistenceCheck implements logical.ExistenceChecker: it runs the matched

@@ -171,3 +171,34 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestListTrailingSlash: a LIST path ends in "/" (the HTTP layer adds it);
+// a list endpoint spelled without the slash still serves it, and a rest
+// capture that lists keeps the slash.
+func TestListTrailingSlash(t *testing.T) {
+	saw := ""
+	list := func(_ context.Context, req *Request) (*logical.Response, error) {
+		saw = req.Request.Path
+		return &logical.Response{Data: map[string]any{"keys": []string{"a"}}}, nil
+	}
+	b, err := New("", []*Path{
+		{Pattern: "users", Operations: map[logical.Operation]Handler{logical.ListOperation: list}},
+		{Pattern: "users/{name}", Operations: map[logical.Operation]Handler{logical.ReadOperation: list}},
+		{Pattern: "meta/{path...}", Operations: map[logical.Operation]Handler{logical.ListOperation: list}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{"users/": "users", "users": "users", "meta/a/": "meta/a/", "meta/": "meta/"} {
+		saw = ""
+		if _, err := b.HandleRequest(context.Background(), &logical.Request{Operation: logical.ListOperation, Path: in}); err != nil {
+			t.Fatalf("LIST %s: %v", in, err)
+		}
+		if saw != want {
+			t.Errorf("LIST %s reached the handler as %q, want %q", in, saw, want)
+		}
+	}
+	if _, err := b.HandleRequest(context.Background(), &logical.Request{Operation: logical.ListOperation, Path: "users/bob/"}); err == nil {
+		t.Error("LIST of a path without a list endpoint succeeded")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/framework"
@@ -36,11 +35,6 @@ var (
 )
 
 func (b *backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	if req.Operation == logical.ListOperation && strings.HasSuffix(req.Path, "/") {
-		r := *req
-		r.Path = strings.TrimSuffix(r.Path, "/")
-		req = &r
-	}
 	return b.fb.HandleRequest(ctx, req)
 }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,17 +50,6 @@ func Factory(_ context.Context, _ *logical.BackendConfig) (logical.Backend, erro
 		return nil, fmt.Errorf("approle: %w", err)
 	}
 	return b, nil
-}
-
-// HandleRequest implements logical.Backend. A LIST arrives with a trailing
-// slash ("role/"), which the path table spells without.
-func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	if req.Operation == logical.ListOperation && strings.HasSuffix(req.Path, "/") {
-		r := *req
-		r.Path = strings.TrimSuffix(r.Path, "/")
-		req = &r
-	}
-	return b.Backend.HandleRequest(ctx, req)
 }
 
 // SpecialPaths implements logical.SpecialPather: logins need no token.

@@ -3,7 +3,6 @@ package userpass
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,17 +48,6 @@ func Factory(_ context.Context, conf *logical.BackendConfig) (logical.Backend, e
 		return nil, fmt.Errorf("userpass: %w", err)
 	}
 	return b, nil
-}
-
-// HandleRequest implements logical.Backend. A LIST arrives with a trailing
-// slash ("users/"), which the path table spells without.
-func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	if req.Operation == logical.ListOperation && strings.HasSuffix(req.Path, "/") {
-		r := *req
-		r.Path = strings.TrimSuffix(r.Path, "/")
-		req = &r
-	}
-	return b.Backend.HandleRequest(ctx, req)
 }
 
 // SpecialPaths implements logical.SpecialPather: logins need no token.
