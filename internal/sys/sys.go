@@ -62,7 +62,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"auth/*", "remount", "rotate", "audit", "audit/*", "raw", "raw/*",
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
-			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move",
+			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -107,6 +107,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		strings.HasPrefix(path, "revoke-prefix/") || strings.HasPrefix(path, "revoke-force/"):
 		// Vault's old aliases of sys/leases/*.
 		return b.leases(ctx, withOp(req, op), path)
+	case strings.HasPrefix(path, "pprof/"):
+		return b.pprofProfile(ctx, withOp(req, op), strings.TrimPrefix(path, "pprof/"))
 	case path == "kv/move":
 		return b.kvMove(ctx, withOp(req, op))
 	case strings.HasPrefix(path, "quotas/"):
