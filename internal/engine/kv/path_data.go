@@ -59,7 +59,7 @@ func (b *Backend) readData(ctx context.Context, req *framework.Request) (*logica
 	if !validKey(in.Path) {
 		return nil, logical.ErrUnsupportedPath
 	}
-	meta, err := loadMeta(ctx, req.Storage, in.Path)
+	meta, err := b.readMeta(ctx, req.Storage, in.Path)
 	if err != nil || meta == nil {
 		return nil, notFoundOr(err)
 	}
@@ -75,7 +75,7 @@ func (b *Backend) readData(ctx context.Context, req *framework.Request) (*logica
 	if v.Destroyed || v.deleted(b.now()) {
 		return goneResponse("data", md), nil
 	}
-	data, err := loadData(ctx, req.Storage, in.Path, n)
+	data, err := b.readVersion(ctx, req.Storage, in.Path, n)
 	if err != nil {
 		return nil, err
 	}

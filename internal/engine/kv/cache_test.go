@@ -1,0 +1,31 @@
+package kv
+
+import (
+	"testing"
+
+	"github.com/tresorhq/tresor/internal/logical"
+)
+
+// TestReadCacheSeesOtherWriters: a record changed behind the backend's back
+// (another backend instance over the same storage, as a move or an upgrade
+// does) is read afresh, never served from the decode cache.
+func TestReadCacheSeesOtherWriters(t *testing.T) {
+	h := newHarness(t, "2")
+	other := newHarnessOn(t, "2", h.s)
+	h.must(logical.CreateOperation, "data/app", secret("v", "one"))
+	read := func(want string) {
+		t.Helper()
+		resp := h.must(logical.ReadOperation, "data/app", nil)
+		if got := resp.Data["data"].(map[string]any)["v"]; got != want {
+			t.Fatalf("read %v, want %q", got, want)
+		}
+	}
+	read("one")
+	read("one") // served from the cache
+	other.must(logical.UpdateOperation, "data/app", secret("v", "two"))
+	read("two")
+	other.must(logical.DeleteOperation, "metadata/app", nil)
+	if _, err := h.do(logical.ReadOperation, "data/app", nil); err == nil {
+		t.Fatal("a secret deleted by another writer is still served")
+	}
+}
