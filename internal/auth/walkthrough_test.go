@@ -255,3 +255,28 @@ func TestTokenBoundCIDRs(t *testing.T) {
 		t.Fatalf("token bound to 10.1.2.0/24 used from loopback: %v; want 403", err)
 	}
 }
+
+// TestRevokePrefixOfAnAuthPath: revoke-prefix on an auth path revokes the
+// tokens issued there (vault token-revoke -mode=path).
+func TestRevokePrefixOfAnAuthPath(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	root := s.Client
+	if err := root.Sys().EnableAuthWithOptions("userpass", &api.EnableAuthOptions{Type: "userpass"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/userpass/users/web", map[string]any{"password": "web"}); err != nil {
+		t.Fatal(err)
+	}
+	anon, _ := root.Clone()
+	anon.ClearToken()
+	login, err := anon.Logical().Write("auth/userpass/login/web", map[string]any{"password": "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().RevokePrefix("auth/userpass/login/web"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Auth().Token().LookupAccessor(login.Auth.Accessor); err == nil {
+		t.Fatal("token survived revoke-prefix of its login path")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/lease"
@@ -145,6 +146,14 @@ func (c *Core) LeaseRevoke(ctx context.Context, id string) error {
 	return leaseError(c.leases.Revoke(ctx, id))
 }
 
+// Tokens count as leases of the auth path they came from, as in Vault:
+// revoking "auth/userpass/" revokes every token logged in through it.
 func (c *Core) LeaseRevokePrefix(ctx context.Context, prefix string, force bool) error {
-	return leaseError(c.leases.RevokePrefix(ctx, prefix, force))
+	if err := c.leases.RevokePrefix(ctx, prefix, force); err != nil {
+		return leaseError(err)
+	}
+	if strings.HasPrefix(prefix, "auth/") {
+		return c.tokens.RevokeByPathPrefix(ctx, prefix)
+	}
+	return nil
 }

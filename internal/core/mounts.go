@@ -42,6 +42,13 @@ func (c *Core) setupMounts(ctx context.Context) error {
 		if c.cfg.Backends[typeCubbyhole] != nil {
 			entries = append(entries, &mount.Entry{Path: "cubbyhole/", Type: typeCubbyhole, Description: "per-token private secret storage", Builtin: true})
 		}
+		// Vault 0.x servers came with a generic secret/ mount, and old
+		// tutorials write there at once; today's create it themselves,
+		// which replaces this one while it is empty.
+		if c.cfg.Backends["kv"] != nil {
+			entries = append(entries, &mount.Entry{Path: "secret/", Type: "kv", Description: "key/value secret storage",
+				Options: map[string]string{"version": "1"}, Default: true})
+		}
 	}
 	c.mounts = new(mount.Table)
 	for _, e := range entries {
@@ -154,6 +161,9 @@ func (c *Core) Mount(ctx context.Context, e *mount.Entry) error {
 	if !c.KnownType(e.Type) || e.Type == typeCubbyhole {
 		return logical.InvalidRequest("plugin not found in the catalog: %s", e.Type)
 	}
+	if err := c.replaceDefault(ctx, e.Path); err != nil {
+		return err
+	}
 	e.UUID = ""
 	if err := c.attach(ctx, e); err != nil {
 		return logical.InvalidRequest("failed to mount %s: %s", e.Path, err.Error())
@@ -169,6 +179,28 @@ func (c *Core) Mount(ctx context.Context, e *mount.Entry) error {
 		return err
 	}
 	c.logger.Info("mounted", "path", e.Path, "type", e.Type)
+	return nil
+}
+
+// replaceDefault removes the default mount at path if it holds no data,
+// so that an explicit mount can take its place.
+func (c *Core) replaceDefault(ctx context.Context, path string) error {
+	old, ok := c.mounts.Get(path)
+	if !ok || !old.Default {
+		return nil
+	}
+	keys, err := old.View.List(ctx, "")
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", path, err)
+	}
+	if len(keys) > 0 {
+		return nil // it holds data: the path is in use
+	}
+	c.mounts.Remove(path)
+	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {
+		_ = c.mounts.Add(old)
+		return err
+	}
 	return nil
 }
 

@@ -45,6 +45,10 @@ type Entry struct {
 	// Builtin mounts are created by the core and cannot be unmounted or
 	// moved.
 	Builtin bool `json:"builtin,omitempty"`
+	// Default marks the KV mount at secret/ that initialisation creates
+	// for Vault 0.x workflows; the first explicit mount at its path
+	// replaces it while it holds no data.
+	Default bool `json:"default,omitempty"`
 
 	Backend logical.Backend `json:"-"`
 	// View is the backend's storage view, built once at mount time.

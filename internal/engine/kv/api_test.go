@@ -301,3 +301,39 @@ func TestKVMoveAcrossMounts(t *testing.T) {
 		t.Fatalf("move without sudo: %v; want 403", err)
 	}
 }
+
+// TestDefaultSecretMount: a freshly initialised server has the KV v1
+// secret/ mount Vault 0.x tutorials write to; enabling secret/ explicitly
+// (today's tutorials) replaces it while it is empty, and is refused once
+// it holds data.
+func TestDefaultSecretMount(t *testing.T) {
+	fresh := func() *api.Client {
+		s := servertest.New(t, servertest.Options{Uninitialized: true})
+		init, err := s.Client.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Client.Sys().Unseal(init.Keys[0]); err != nil {
+			t.Fatal(err)
+		}
+		s.Client.SetToken(init.RootToken)
+		return s.Client
+	}
+	old := fresh()
+	if _, err := old.Logical().Write("secret/hello", map[string]any{"value": "world"}); err != nil {
+		t.Fatalf("0.x-style write to secret/: %v", err)
+	}
+	if got, err := old.Logical().Read("secret/hello"); err != nil || got.Data["value"] != "world" {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+	if err := old.Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("enabling over a secret/ that holds data: %v; want 400", err)
+	}
+	modern := fresh()
+	if err := modern.Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatalf("secrets enable -path=secret kv-v2 on a fresh server: %v", err)
+	}
+	if _, err := modern.KVv2("secret").Put(context.Background(), "app", map[string]any{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+}
