@@ -163,9 +163,12 @@ func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) 
 			UnauthenticatedMetrics: lc.UnauthenticatedMetricsAccess,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+		// A body must arrive within Vault's default max_request_duration,
+		// so a slow client cannot hold a connection open for ever.
+		ReadTimeout:    90 * time.Second,
+		IdleTimeout:    5 * time.Minute,
+		MaxHeaderBytes: 1 << 20,
+		ErrorLog:       slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
 	ln, err := net.Listen("tcp", lc.Address)
 	if err != nil {
