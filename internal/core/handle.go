@@ -12,6 +12,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/mount"
 	"github.com/tresorhq/tresor/internal/token"
 )
 
@@ -121,24 +122,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	}
 	resp, err := entry.Backend.HandleRequest(ctx, &breq)
 	if err == nil && resp != nil {
-		if a := resp.Auth; a != nil && a.ClientToken == "" && strings.HasPrefix(entry.Path, "auth/") {
-			// A login: the auth method vouched for the caller; mint its token.
-			a.DisplayName = loginDisplayName(entry.Path, a.DisplayName)
-			if _, err = c.tokens.CreateFromAuth(ctx, a, req.Path); err != nil {
-				resp = nil
-			}
-		}
-	}
-	if err == nil && resp != nil && te != nil && !te.IsRoot() && breq.Operation == logical.ListOperation && isTrue(req.Data["recursive"]) {
-		err = c.filterRecursiveList(ctx, te, entry.Path, req.Path, resp)
-	}
-	if err == nil && resp != nil && resp.Secret != nil && resp.Secret.LeaseID == "" && !strings.HasPrefix(entry.Path, "auth/") {
-		if err = c.registerLease(ctx, entry, req.Path, te, resp); err != nil {
-			resp = nil
-		}
-	}
-	if err == nil && resp != nil && req.WrapTTL > 0 && (resp.Data != nil || resp.Auth != nil) && resp.Raw == nil {
-		resp, err = c.wrap(ctx, resp, req.WrapTTL, req.Path)
+		resp, err = c.complete(ctx, entry, req, breq.Operation, te, resp)
 	}
 	if in != nil {
 		in.Response, in.Err = resp, err
@@ -148,6 +132,34 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		}
 	}
 	return resp, err
+}
+
+// complete does what the core owes a backend's answer before it leaves:
+// mint the token of a login, filter a recursive listing, lease a secret,
+// wrap the response. On error the response is dropped.
+func (c *Core) complete(ctx context.Context, entry *mount.Entry, req *logical.Request, op logical.Operation, te *token.Entry, resp *logical.Response) (*logical.Response, error) {
+	auth := strings.HasPrefix(entry.Path, "auth/")
+	if a := resp.Auth; a != nil && a.ClientToken == "" && auth {
+		// A login: the auth method vouched for the caller; mint its token.
+		a.DisplayName = loginDisplayName(entry.Path, a.DisplayName)
+		if _, err := c.tokens.CreateFromAuth(ctx, a, req.Path); err != nil {
+			return nil, err
+		}
+	}
+	if te != nil && !te.IsRoot() && op == logical.ListOperation && isTrue(req.Data["recursive"]) {
+		if err := c.filterRecursiveList(ctx, te, entry.Path, req.Path, resp); err != nil {
+			return nil, err
+		}
+	}
+	if resp.Secret != nil && resp.Secret.LeaseID == "" && !auth {
+		if err := c.registerLease(ctx, entry, req.Path, te, resp); err != nil {
+			return nil, err
+		}
+	}
+	if req.WrapTTL > 0 && (resp.Data != nil || resp.Auth != nil) && resp.Raw == nil {
+		return c.wrap(ctx, resp, req.WrapTTL, req.Path)
+	}
+	return resp, nil
 }
 
 func isTrue(v any) bool {
