@@ -23,7 +23,7 @@ func (c *Core) authorize(ctx context.Context, te *token.Entry, path string, op l
 	}
 	d := acl.Allowed(op, path, data, wrapTTL)
 	if !d.Allowed || (sudo && !d.Sudo && !d.Root) {
-		c.logger.Debug("permission denied", "path", path, "operation", op, "reason", d.Reason, "accessor", te.Accessor)
+		c.logger.Debug("permission denied", "path", path, "operation", op, "reason", d.Reason)
 		return logical.ErrPermissionDenied
 	}
 	return nil

@@ -104,7 +104,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 				// A token on its last use dies once the request is done.
 				defer func() {
 					if err := c.tokens.Revoke(context.WithoutCancel(ctx), req.ClientToken); err != nil {
-						c.logger.Error("revoking used-up token", "accessor", te.Accessor, "error", err)
+						c.logger.Error("revoking used-up token", "error", err)
 					}
 				}()
 			}

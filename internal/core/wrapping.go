@@ -111,7 +111,7 @@ func (c *Core) Unwrap(ctx context.Context, id string) (*logical.Response, error)
 		return nil, err
 	}
 	if err := c.tokens.Revoke(ctx, id); err != nil {
-		c.logger.Error("revoking a used wrapping token", "accessor", te.Accessor, "error", err)
+		c.logger.Error("revoking a used wrapping token", "error", err)
 	}
 	var w wrapped
 	if err := json.Unmarshal(raw, &w); err != nil {

@@ -69,6 +69,7 @@ listener "tcp" {
   tls_disable = 1
 }
 disable_mlock = true
+log_level     = "debug"
 api_addr      = "http://%s"
 `, p.dataDir, p.addr, p.addr) + strings.Join(extraConfig, "\n")
 	if err := os.WriteFile(p.conf, []byte(conf), 0o600); err != nil {
@@ -208,9 +209,17 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if err != nil || got.Data["password"] != canary {
 		t.Fatalf("secret lost across restart: %+v %v", got, err)
 	}
+	// A denied request is logged (at debug level) without its token.
+	child, err := c.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.client(child.Auth.ClientToken).KVv2("secret").Get(context.Background(), "app"); err == nil {
+		t.Fatal("the default policy read a secret")
+	}
 	p.stop(syscall.SIGTERM)
 	// Neither the data file nor the server's log holds a secret in clear.
-	secrets := append([]string{canary, init.RootToken}, init.Keys...)
+	secrets := append([]string{canary, init.RootToken, child.Auth.ClientToken, child.Auth.Accessor}, init.Keys...)
 	assertNoPlaintext(t, p.dataDir, secrets...)
 	for _, s := range secrets {
 		if strings.Contains(p.logs.String(), s) {
