@@ -62,11 +62,13 @@ type Core struct {
 
 	// state is held for reading by every request and for writing by seal
 	// state transitions, so sealing waits for requests in flight.
-	state    sync.RWMutex
-	sealed   bool
-	tokens   *token.Store
-	policies *policy.Store
-	mounts   *mount.Table
+	state  sync.RWMutex
+	sealed bool
+	// sealedNow mirrors sealed for readers that cannot take state.
+	sealedNow atomic.Bool
+	tokens    *token.Store
+	policies  *policy.Store
+	mounts    *mount.Table
 	// mountMu serialises changes of the mount table.
 	mountMu sync.Mutex
 	audit   *audit.Broker
@@ -114,6 +116,7 @@ func New(cfg Config) (*Core, error) {
 		seal:    seal.NewShamir(cfg.Storage),
 		sealed:  true,
 	}
+	c.sealedNow.Store(true)
 	c.metrics = telemetry.New(c)
 	return c, nil
 }
@@ -224,6 +227,7 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (bool, error) {
 		return false, fmt.Errorf("post-unseal setup: %w", err)
 	}
 	c.sealed = false
+	c.sealedNow.Store(false)
 	c.logger.Info("core unsealed")
 	return true, nil
 }
@@ -296,6 +300,7 @@ func (c *Core) sealLocked() {
 	c.barrier.Seal()
 	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
 	c.sealed = true
+	c.sealedNow.Store(true)
 	c.logger.Info("core sealed")
 }
 
@@ -306,12 +311,9 @@ func (c *Core) Shutdown() {
 	c.sealLocked()
 }
 
-// Sealed reports whether the core is sealed.
-func (c *Core) Sealed() bool {
-	c.state.RLock()
-	defer c.state.RUnlock()
-	return c.sealed
-}
+// Sealed reports whether the core is sealed. It takes no lock, so that a
+// metrics scrape (itself a request holding c.state) may call it.
+func (c *Core) Sealed() bool { return c.sealedNow.Load() }
 
 func (c *Core) tokenOptions() token.Options {
 	return token.Options{
@@ -354,10 +356,11 @@ func (c *Core) Quotas() *quota.Manager { return c.quotas }
 // Metrics returns the server's metrics registry.
 func (c *Core) Metrics() *telemetry.Metrics { return c.metrics }
 
-// TokensCreated counts tokens created since the process started.
+// TokensCreated counts tokens created since the process started. Like the
+// other accessors used by requests to sys/ (metrics, mounts), it is called
+// with c.state already held for reading and must not lock it again: a
+// second RLock can deadlock behind a waiting Seal.
 func (c *Core) TokensCreated() uint64 {
-	c.state.RLock()
-	defer c.state.RUnlock()
 	n := c.createdBefore.Load()
 	if c.tokens != nil {
 		n += c.tokens.Created()
@@ -366,9 +369,8 @@ func (c *Core) TokensCreated() uint64 {
 }
 
 // LeaseCount reports the leases held, and those that could not be revoked.
+// Called during a request (see TokensCreated).
 func (c *Core) LeaseCount() (total, irrevocable int) {
-	c.state.RLock()
-	defer c.state.RUnlock()
 	if c.leases == nil {
 		return 0, 0
 	}

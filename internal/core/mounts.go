@@ -135,10 +135,9 @@ func (c *Core) ttl(mountTTL, system time.Duration) time.Duration {
 	return system
 }
 
-// Mounts returns a snapshot of the mount table.
+// Mounts returns a snapshot of the mount table. It is called during a
+// request (sys/mounts and friends), with c.state held (see TokensCreated).
 func (c *Core) Mounts() []*mount.Entry {
-	c.state.RLock()
-	defer c.state.RUnlock()
 	if c.mounts == nil {
 		return nil
 	}
@@ -333,13 +332,9 @@ func checkMountPath(p string) error {
 // UpdateMounts runs fn in one storage transaction over the storage of the
 // mounts owning paths (full logical paths), handing it, for each path, a
 // transaction view of its mount, the mount and the path relative to it.
-// Everything fn writes commits together or not at all.
+// Everything fn writes commits together or not at all. It is called during
+// a request (sys/kv/move), with c.state held (see TokensCreated).
 func (c *Core) UpdateMounts(ctx context.Context, paths []string, fn func(txs []storage.Tx, entries []*mount.Entry, rels []string) error) error {
-	c.state.RLock()
-	defer c.state.RUnlock()
-	if c.sealed {
-		return logical.ErrSealed
-	}
 	entries := make([]*mount.Entry, len(paths))
 	rels := make([]string, len(paths))
 	for i, p := range paths {

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,15 +62,20 @@ func New(src Source) *Metrics {
 			Help: "Requests refused because no audit device could record them.",
 		}),
 	}
-	var mem runtime.MemStats
-	var memAt time.Time
-	readMem := func() *runtime.MemStats {
-		// ReadMemStats stops the world; once per scrape is enough.
+	var (
+		memMu sync.Mutex // scrapes may run concurrently
+		mem   runtime.MemStats
+		memAt time.Time
+	)
+	readMem := func() runtime.MemStats {
+		memMu.Lock()
+		defer memMu.Unlock()
+		// ReadMemStats stops the world; once a second is enough.
 		if time.Since(memAt) > time.Second {
 			runtime.ReadMemStats(&mem)
 			memAt = time.Now()
 		}
-		return &mem
+		return mem
 	}
 	m.reg.MustRegister(
 		m.requests,
