@@ -138,6 +138,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 // mint the token of a login, filter a recursive listing, lease a secret,
 // wrap the response. On error the response is dropped.
 func (c *Core) complete(ctx context.Context, entry *mount.Entry, req *logical.Request, op logical.Operation, te *token.Entry, resp *logical.Response) (*logical.Response, error) {
+	resp.MountType = entry.Type
 	auth := strings.HasPrefix(entry.Path, "auth/")
 	if a := resp.Auth; a != nil && a.ClientToken == "" && auth {
 		// A login: the auth method vouched for the caller; mint its token.

@@ -207,6 +207,9 @@ func TestMethodsAndEnvelope(t *testing.T) {
 	if m["term"] == nil {
 		t.Errorf("sys/ response data not repeated at top level: %v", m)
 	}
+	if m["mount_type"] != "system" {
+		t.Errorf("mount_type = %v, want system", m["mount_type"])
+	}
 	if code, _ := do("GET", "/v1/sys/key-status?list=true"); code != http.StatusMethodNotAllowed && code != http.StatusNotFound {
 		t.Errorf("list on a read-only path = %d", code)
 	}

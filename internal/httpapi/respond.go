@@ -53,7 +53,7 @@ func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.R
 		WrapInfo:  resp.WrapInfo,
 		Warnings:  resp.Warnings,
 		Auth:      resp.Auth,
-		MountType: req.MountType,
+		MountType: resp.MountType,
 	}
 	if s := resp.Secret; s != nil {
 		env.LeaseID = s.LeaseID

@@ -85,6 +85,9 @@ type Response struct {
 	Secret   *Secret
 	WrapInfo *WrapInfo
 	Warnings []string
+	// MountType is the type of the mount that answered; the core sets it
+	// (the envelope's mount_type).
+	MountType string
 	// StatusCode overrides the default HTTP status (200, or 204 without a
 	// body). Only the few sys endpoints that Vault gives special codes use it.
 	StatusCode int
