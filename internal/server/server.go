@@ -30,6 +30,7 @@ import (
 	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/storage/bolt"
 	"github.com/tresorhq/tresor/internal/storage/inmem"
+	"github.com/tresorhq/tresor/internal/storage/postgres"
 	"github.com/tresorhq/tresor/internal/sys"
 )
 
@@ -132,8 +133,16 @@ func openStorage(st *config.Storage) (storage.Store, func() error, error) {
 			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
 		}
 		return db, db.Close, nil
+	case "postgresql":
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db, err := postgres.Open(ctx, st.Config)
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
+		}
+		return db, db.Close, nil
 	}
-	return nil, nil, fmt.Errorf("storage type %q is not supported (supported: file, bolt, inmem)", st.Type)
+	return nil, nil, fmt.Errorf("storage type %q is not supported (supported: file, bolt, inmem, postgresql)", st.Type)
 }
 
 // Listen binds every configured listener. It fails without side effects

@@ -1,0 +1,186 @@
+// Package postgres is a storage.Store in a PostgreSQL table, compatible with
+// Vault's "postgresql" storage backend: an operator can point Tresor at the
+// table an existing Vault deployment created, and the server configuration
+// reads the same:
+//
+//	storage "postgresql" {
+//	  connection_url = "postgres://vault:secret@db:5432/vault?sslmode=disable"
+//	  table          = "vault_kv_store"   # default
+//	  max_parallel   = "128"              # default: the pool's connection cap
+//	}
+//
+// Open takes that stanza's attributes. As in Vault, a non-empty
+// VAULT_PG_CONNECTION_URL environment variable overrides connection_url.
+// High availability (ha_enabled = "true") is not implemented and is refused
+// with ErrHAUnsupported rather than silently ignored; other attributes
+// Vault knows, such as max_idle_connections, are accepted and ignored.
+//
+//	s, err := postgres.Open(ctx, stanza.Config)
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//
+// The table has Vault's documented layout: each key "a/b/c" is one row with
+// parent_path "/a/", path "/a/b/" and key "c" (a top-level key "k" has
+// parent_path "" and path "/"), value BYTEA, primary key (path, key) and an
+// index on parent_path. Open creates the table and index when the table does
+// not exist and uses an existing one as it is.
+//
+// Every write commits before it returns, so it is as durable as the
+// server's synchronous_commit setting makes a commit (the default, "on",
+// flushes the WAL). Update runs fn in a SERIALIZABLE transaction and retries
+// it, with jittered backoff, when PostgreSQL reports a serialization failure
+// or a deadlock; after 100 attempts it gives up with ErrTooManyConflicts.
+//
+// Error text never includes the connection URL: it usually carries a
+// password.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tresorhq/tresor/internal/storage"
+)
+
+// ErrConfig is returned by Open when the storage stanza is unusable: no
+// connection URL, a URL that cannot be parsed, or a malformed number or
+// boolean. The error text names the attribute but never shows the URL.
+var ErrConfig = errors.New("storage/postgres: invalid configuration")
+
+// ErrHAUnsupported is returned by Open when ha_enabled is true: Tresor does
+// not implement HA locking on PostgreSQL.
+var ErrHAUnsupported = errors.New("storage/postgres: ha_enabled is not supported")
+
+// ErrTooManyConflicts is returned by Update when the transaction still
+// conflicted with concurrent ones after maxAttempts tries. None of its
+// writes were committed.
+var ErrTooManyConflicts = errors.New("storage/postgres: transaction kept conflicting")
+
+const (
+	// DefaultTable is the table Vault's documentation creates.
+	DefaultTable = "vault_kv_store"
+	// DefaultMaxParallel is Vault's default cap on open connections.
+	DefaultMaxParallel = 128
+	// envConnectionURL overrides connection_url when set, as in Vault.
+	envConnectionURL = "VAULT_PG_CONNECTION_URL"
+)
+
+// Options tune OpenWith. The zero value behaves like Open.
+type Options struct {
+	// Getenv looks up environment variables; nil means os.Getenv. Tests
+	// set it to avoid touching the process environment.
+	Getenv func(string) string
+}
+
+// Store is a storage.Store backed by one PostgreSQL table. It is safe for
+// concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	q    queries
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open connects to the database named by conf (the storage stanza's
+// attributes), creates the table if it is missing, and returns the store.
+func Open(ctx context.Context, conf map[string]string) (*Store, error) {
+	return OpenWith(ctx, conf, Options{})
+}
+
+// OpenWith is Open with Options.
+func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	url := conf["connection_url"]
+	if env := getenv(envConnectionURL); env != "" {
+		url = env
+	}
+	if url == "" {
+		return nil, fmt.Errorf("%w: connection_url is required (or set %s)", ErrConfig, envConnectionURL)
+	}
+	if v := conf["ha_enabled"]; v != "" {
+		ha, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ha_enabled %q is not a boolean", ErrConfig, v)
+		}
+		if ha {
+			return nil, ErrHAUnsupported
+		}
+	}
+	maxParallel := DefaultMaxParallel
+	if v := conf["max_parallel"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%w: max_parallel %q is not a positive integer", ErrConfig, v)
+		}
+		maxParallel = n
+	}
+	table := conf["table"]
+	if table == "" {
+		table = DefaultTable
+	}
+
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx redacts passwords only on a best-effort basis and its
+		// wrapped error may quote the raw URL, so none of it is shown.
+		return nil, fmt.Errorf("%w: connection_url cannot be parsed as a PostgreSQL URL or DSN", ErrConfig)
+	}
+	pc.MaxConns = int32(min(maxParallel, 1<<30))
+	pw := pc.ConnConfig.Password
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, redact(fmt.Errorf("storage/postgres: open pool: %w", err), pw)
+	}
+	s := &Store{pool: pool, q: newQueries(table)}
+	if err := s.ensureTable(ctx, table); err != nil {
+		pool.Close()
+		return nil, redact(err, pw)
+	}
+	return s, nil
+}
+
+// Close closes every connection. It waits for queries in flight.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Get implements storage.Store.
+func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
+	return s.q.get(ctx, s.pool, key)
+}
+
+// List implements storage.Store.
+func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	return s.q.list(ctx, s.pool, prefix)
+}
+
+// Put implements storage.Store. The entry is committed when Put returns.
+func (s *Store) Put(ctx context.Context, e *storage.Entry) error {
+	return s.q.put(ctx, s.pool, e)
+}
+
+// Delete implements storage.Store. The deletion is committed when Delete
+// returns.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.q.delete(ctx, s.pool, key)
+}
+
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}

@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tresorhq/tresor/internal/storage"
+)
+
+const (
+	// maxAttempts bounds how often Update runs fn when its transaction
+	// keeps losing to concurrent ones. Thirty-two writers hammering one
+	// key need a few dozen at worst; a hundred leaves room.
+	maxAttempts = 100
+	// maxBackoff caps the jittered wait between attempts.
+	maxBackoff = 20 * time.Millisecond
+)
+
+// Update implements storage.Store. fn runs in a SERIALIZABLE transaction,
+// so it sees its own writes and a consistent snapshot, and the commit fails
+// rather than lose a concurrent update; such failures (SQLSTATE 40001, and
+// deadlocks, 40P01) are retried with a fresh transaction.
+func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error {
+	var err error
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if werr := wait(ctx, attempt); werr != nil {
+				return fmt.Errorf("storage/postgres: update: %w", werr)
+			}
+		}
+		err = s.attempt(ctx, fn)
+		if !retryable(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w (%d attempts): %w", ErrTooManyConflicts, maxAttempts, err)
+}
+
+// attempt runs fn once in its own transaction and commits it.
+func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error) error {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return fmt.Errorf("storage/postgres: begin: %w", err)
+	}
+	// Rollback after a successful Commit is a no-op.
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(&tx{q: s.q, tx: ptx}); err != nil {
+		return err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return fmt.Errorf("storage/postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// retryable reports whether err means the transaction lost a race and
+// running it again may succeed.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return true
+	}
+	return false
+}
+
+// wait sleeps a random time below an exponentially growing bound, so
+// writers that collided spread out instead of colliding again.
+func wait(ctx context.Context, attempt int) error {
+	bound := min(time.Duration(100<<min(attempt, 20))*time.Microsecond, maxBackoff)
+	t := time.NewTimer(rand.N(bound) + 1)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// tx is the storage.Tx handed to fn.
+type tx struct {
+	q  queries
+	tx pgx.Tx
+}
+
+func (t *tx) Get(ctx context.Context, key string) (*storage.Entry, error) {
+	return t.q.get(ctx, t.tx, key)
+}
+
+func (t *tx) List(ctx context.Context, prefix string) ([]string, error) {
+	return t.q.list(ctx, t.tx, prefix)
+}
+
+func (t *tx) Put(ctx context.Context, e *storage.Entry) error {
+	return t.q.put(ctx, t.tx, e)
+}
+
+func (t *tx) Delete(ctx context.Context, key string) error {
+	return t.q.delete(ctx, t.tx, key)
+}
