@@ -1,8 +1,8 @@
 package kv
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,7 +11,8 @@ import (
 )
 
 // decodeCache remembers the decoded form of records that reads load,
-// keyed by storage key and checked against the record's current bytes. A
+// keyed by storage key and checked against a SHA-256 of the record's
+// current bytes. A
 // hit still reads (and decrypts) the record but skips the JSON decode, the
 // costliest step of a KV read; a record changed by any writer — this
 // backend, a move, an upgrade — no longer matches its bytes and is decoded
@@ -21,8 +22,10 @@ type decodeCache struct {
 	m  map[string]cachedRecord
 }
 
+// cachedRecord keeps a digest of the record's bytes, not the bytes: the
+// plaintext of every cached record would otherwise stay in memory twice.
 type cachedRecord struct {
-	raw []byte
+	sum [sha256.Size]byte
 	v   any
 }
 
@@ -40,10 +43,11 @@ func (c *decodeCache) load(ctx context.Context, r storage.Reader, key string, de
 	if err != nil {
 		return nil, fmt.Errorf("read %q: %w", key, err)
 	}
+	sum := sha256.Sum256(e.Value)
 	c.mu.RLock()
 	hit, ok := c.m[key]
 	c.mu.RUnlock()
-	if ok && bytes.Equal(hit.raw, e.Value) {
+	if ok && hit.sum == sum {
 		return hit.v, nil
 	}
 	v, err := decode(e.Value)
@@ -54,7 +58,7 @@ func (c *decodeCache) load(ctx context.Context, r storage.Reader, key string, de
 	if c.m == nil || len(c.m) >= maxCachedRecords {
 		c.m = make(map[string]cachedRecord)
 	}
-	c.m[key] = cachedRecord{raw: e.Value, v: v}
+	c.m[key] = cachedRecord{sum: sum, v: v}
 	c.mu.Unlock()
 	return v, nil
 }
