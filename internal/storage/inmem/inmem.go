@@ -5,9 +5,10 @@ package inmem
 import (
 	"context"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
+
+	"github.com/google/btree"
 
 	"github.com/tresorhq/tresor/internal/storage"
 )
@@ -16,12 +17,14 @@ import (
 type Store struct {
 	mu   sync.RWMutex
 	data map[string][]byte
-	keys []string // sorted, for List
+	// keys orders the keys for List; a B-tree keeps inserts O(log n) as
+	// a dev server accumulates hundreds of thousands of entries.
+	keys *btree.BTreeG[string]
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{data: make(map[string][]byte)}
+	return &Store{data: make(map[string][]byte), keys: btree.NewOrderedG[string](32)}
 }
 
 // Get implements storage.Store.
@@ -83,8 +86,7 @@ func (s *Store) get(key string) (*storage.Entry, error) {
 
 func (s *Store) put(e *storage.Entry) {
 	if _, ok := s.data[e.Key]; !ok {
-		i := sort.SearchStrings(s.keys, e.Key)
-		s.keys = slices.Insert(s.keys, i, e.Key)
+		s.keys.ReplaceOrInsert(e.Key)
 	}
 	v := slices.Clone(e.Value)
 	if v == nil {
@@ -98,26 +100,35 @@ func (s *Store) delete(key string) {
 		return
 	}
 	delete(s.data, key)
-	i := sort.SearchStrings(s.keys, key)
-	s.keys = slices.Delete(s.keys, i, i+1)
+	s.keys.Delete(key)
 }
 
+// list walks the keys below prefix, jumping over the contents of each
+// folder it meets, so it costs one step per name listed, not per key.
 func (s *Store) list(prefix string) []string {
 	out := []string{}
-	for i := sort.SearchStrings(s.keys, prefix); i < len(s.keys); i++ {
-		k := s.keys[i]
-		if !strings.HasPrefix(k, prefix) {
-			break
-		}
-		name := k[len(prefix):]
-		if j := strings.IndexByte(name, '/'); j >= 0 {
-			name = name[:j+1]
-		}
-		if len(out) == 0 || out[len(out)-1] != name {
+	from := prefix
+	for {
+		var folder string
+		s.keys.AscendGreaterOrEqual(from, func(k string) bool {
+			if !strings.HasPrefix(k, prefix) {
+				return false
+			}
+			name := k[len(prefix):]
+			if j := strings.IndexByte(name, '/'); j >= 0 {
+				folder = name[:j+1]
+				return false
+			}
 			out = append(out, name)
+			return true
+		})
+		if folder == "" {
+			return out
 		}
+		out = append(out, folder)
+		// '0' follows '/': resume after everything below the folder.
+		from = prefix + folder[:len(folder)-1] + "0"
 	}
-	return out
 }
 
 // tx buffers writes; a nil value marks a delete.
@@ -142,11 +153,13 @@ func (t *tx) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	// Rare path: merge pending writes by listing a scratch copy.
 	scratch := New()
-	for _, k := range t.s.keys {
-		if strings.HasPrefix(k, prefix) {
-			scratch.put(&storage.Entry{Key: k})
+	t.s.keys.AscendGreaterOrEqual(prefix, func(k string) bool {
+		if !strings.HasPrefix(k, prefix) {
+			return false
 		}
-	}
+		scratch.put(&storage.Entry{Key: k})
+		return true
+	})
 	for k, v := range t.writes {
 		if !strings.HasPrefix(k, prefix) {
 			continue
