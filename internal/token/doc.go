@@ -13,6 +13,9 @@
 // neither touches storage nor allocates), calls Use for tokens with a limited
 // number of uses, and revokes a token after its last use.
 //
+// Open reads a fixed handful of keys however many tokens are stored; entries
+// are read on demand into a bounded cache (8192 entries, random eviction).
+//
 // # Secrets
 //
 // A service token ID ("hvs." + 24 base62 characters from crypto/rand) is a
@@ -34,8 +37,10 @@
 // a renewal never extends past that cap; periodic tokens renew to their
 // period for as long as they are renewed. An expired token is not found from
 // the instant it expires, and the loop started by Start revokes it (with its
-// children, through Options.OnRevoke) within a second, from an in-memory
-// index of expiry times loaded at Open.
+// children, through Options.OnRevoke) within a second. The loop pages
+// through a stored index of expiry times, written in the same transaction
+// as the token, and only through the part that is due; a view written
+// before the index existed is indexed once, in the background, by Start.
 //
 // # Concurrency
 //
@@ -48,5 +53,7 @@
 //
 // Storage layout in the view: "salt", "batch-key", "id/<hmac>" (entries),
 // "accessor/<hmac>" (accessor index), "parent/<hmac>/<child hmac>" (the
-// tree) and "role/<name>".
+// tree), "exp/<yyyymmdd>/<hh>/<mm>/<ss>/<hmac>" (expiry index, by the
+// second each token has expired by), "exp-index" (the index is complete)
+// and "role/<name>".
 package token

@@ -38,10 +38,9 @@ func (s *Store) renew(ctx context.Context, k key, increment time.Duration) (*Ent
 	n := cur.clone()
 	n.ExpireTime = now.Truncate(time.Second).Add(ttl).UTC()
 	n.LastRenewalTime = now.UTC()
-	if err := s.write(ctx, k, n); err != nil {
+	if err := s.write(ctx, k, cur, n); err != nil {
 		return nil, 0, nil, err
 	}
-	s.exp.push(n.ExpireTime, k)
 	return n, ttl, warnings, nil
 }
 

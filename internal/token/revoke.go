@@ -156,6 +156,9 @@ func (s *Store) revokeOne(ctx context.Context, k key) error {
 					return err
 				}
 			}
+			if err := deleteExpiry(ctx, tx, e, k); err != nil {
+				return err
+			}
 		}
 		return tx.Delete(ctx, idPrefix+k.String())
 	})
@@ -210,7 +213,7 @@ func (s *Store) orphanLocked(ctx context.Context, k key) error {
 	}
 	n := e.clone()
 	n.Parent, n.Orphan = "", true
-	return s.write(ctx, k, n)
+	return s.write(ctx, k, e, n)
 }
 
 // accessors lists the accessors of all tokens.

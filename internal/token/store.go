@@ -64,6 +64,10 @@ const (
 	accessorPrefix = "accessor/"
 	parentPrefix   = "parent/"
 	rolePrefix     = "role/"
+	expPrefix      = "exp/"
+	// expIndexKey marks a view whose expiry index covers every token;
+	// one written before the index existed is backfilled by the loop.
+	expIndexKey = "exp-index"
 )
 
 // key is the HMAC of a token ID or accessor: the only form stored.
@@ -116,12 +120,18 @@ type Store struct {
 
 	mu    sync.RWMutex
 	cache map[key]*Entry // entries are immutable once cached
-	// gen is bumped on every removal; a cache fill from storage is
-	// dropped if gen moved meanwhile, so a concurrent revocation is never
-	// undone by a stale read.
+	// cacheMax bounds the cache; an insert into a full cache evicts a
+	// random entry.
+	cacheMax int
+	// gen is bumped on every write and removal; a cache fill from storage
+	// is dropped if gen moved meanwhile, so that a stale read never undoes
+	// a concurrent change or revocation.
 	gen uint64
 
 	exp expiry
+	// backfill is set when the view holds tokens older than the expiry
+	// index; the loop indexes them before its first pass.
+	backfill bool
 
 	// created counts tokens created since Open (vault_token_creation).
 	created atomic.Uint64
@@ -134,8 +144,12 @@ type Store struct {
 // Created counts the tokens created since Open.
 func (s *Store) Created() uint64 { return s.created.Load() }
 
-// Open returns a store over s, creating its salt and batch key on first use
-// and loading every token into its cache and expiry index.
+// cacheSize bounds the entry cache.
+const cacheSize = 8192
+
+// Open returns a store over s, creating its salt and batch key on first use.
+// It reads a fixed handful of keys whatever the number of tokens: entries
+// are read on demand and the expiry index lives in storage.
 func Open(ctx context.Context, s storage.Store, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -150,11 +164,15 @@ func Open(ctx context.Context, s storage.Store, opts Options) (*Store, error) {
 		opts.MaxTTL = DefaultTTL
 	}
 	opts.DefaultTTL = min(opts.DefaultTTL, opts.MaxTTL)
-	salt, err := secretOnce(ctx, s, saltKey)
+	salt, fresh, err := secretOnce(ctx, s, saltKey)
 	if err != nil {
 		return nil, fmt.Errorf("token store salt: %w", err)
 	}
-	bk, err := secretOnce(ctx, s, batchKeyKey)
+	backfill, err := needsBackfill(ctx, s, fresh)
+	if err != nil {
+		return nil, err
+	}
+	bk, _, err := secretOnce(ctx, s, batchKeyKey)
 	if err != nil {
 		return nil, fmt.Errorf("token store batch key: %w", err)
 	}
@@ -163,26 +181,45 @@ func Open(ctx context.Context, s storage.Store, opts Options) (*Store, error) {
 		return nil, err
 	}
 	ts := &Store{
-		store:  s,
-		opts:   opts,
-		logger: opts.Logger,
-		now:    opts.Now,
-		batch:  batch,
-		cache:  make(map[key]*Entry),
-		exp:    expiry{wake: make(chan struct{}, 1)},
+		store:    s,
+		opts:     opts,
+		logger:   opts.Logger,
+		now:      opts.Now,
+		batch:    batch,
+		cache:    make(map[key]*Entry),
+		cacheMax: cacheSize,
+		exp:      expiry{wake: make(chan struct{}, 1)},
+		backfill: backfill,
 	}
 	ts.hashers.New = func() any { return &hasher{mac: hmac.New(sha256.New, salt)} }
-	if err := ts.load(ctx); err != nil {
-		return nil, err
-	}
 	return ts, nil
 }
 
+// needsBackfill reports whether the view may hold tokens missing from the
+// expiry index. A fresh view (its salt just created) holds none and is
+// marked as indexed at once.
+func needsBackfill(ctx context.Context, s storage.Store, fresh bool) (bool, error) {
+	if fresh {
+		if err := s.Put(ctx, &storage.Entry{Key: expIndexKey, Value: []byte{}}); err != nil {
+			return false, fmt.Errorf("mark expiry index: %w", err)
+		}
+		return false, nil
+	}
+	_, err := s.Get(ctx, expIndexKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read expiry index mark: %w", err)
+	}
+	return false, nil
+}
+
 // secretOnce returns the 32 random bytes stored under name, creating them
-// on first use.
-func secretOnce(ctx context.Context, s storage.Store, name string) ([]byte, error) {
-	var out []byte
-	err := s.Update(ctx, func(tx storage.Tx) error {
+// on first use (created reports that).
+func secretOnce(ctx context.Context, s storage.Store, name string) (out []byte, created bool, err error) {
+	err = s.Update(ctx, func(tx storage.Tx) error {
+		created = false
 		e, err := tx.Get(ctx, name)
 		if err == nil {
 			out = e.Value
@@ -191,39 +228,13 @@ func secretOnce(ctx context.Context, s storage.Store, name string) ([]byte, erro
 		if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		out = make([]byte, 32)
+		out, created = make([]byte, 32), true
 		if _, err := rand.Read(out); err != nil {
 			return err
 		}
 		return tx.Put(ctx, &storage.Entry{Key: name, Value: out})
 	})
-	return out, err
-}
-
-// load fills the cache and the expiry index from storage.
-func (s *Store) load(ctx context.Context) error {
-	names, err := s.store.List(ctx, idPrefix)
-	if err != nil {
-		return fmt.Errorf("list tokens: %w", err)
-	}
-	for _, name := range names {
-		k, ok := parseKey(name)
-		if !ok {
-			continue
-		}
-		e, err := s.read(ctx, k)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		s.cache[k] = e
-		if !e.ExpireTime.IsZero() {
-			s.exp.push(e.ExpireTime, k)
-		}
-	}
-	return nil
+	return out, created, err
 }
 
 // key is the storage name of a token ID or accessor.
@@ -271,23 +282,36 @@ func (s *Store) entry(ctx context.Context, k key) (*Entry, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	// A removal since the read may have deleted what we read: do not
-	// resurrect it in the cache.
+	// A write or removal since the read may have changed or deleted what
+	// we read: do not cache a stale entry.
 	if s.gen == gen {
 		if c := s.cache[k]; c != nil {
 			e = c
 		} else {
-			s.cache[k] = e
+			s.insertLocked(k, e)
 		}
 	}
 	s.mu.Unlock()
 	return e, nil
 }
 
+// insertLocked caches e under k, evicting a random entry when the cache is
+// full. Callers hold s.mu.
+func (s *Store) insertLocked(k key, e *Entry) {
+	if _, ok := s.cache[k]; !ok && len(s.cache) >= s.cacheMax {
+		for victim := range s.cache { // map order is randomised
+			delete(s.cache, victim)
+			break
+		}
+	}
+	s.cache[k] = e
+}
+
 // setCache replaces the cached entry under k.
 func (s *Store) setCache(k key, e *Entry) {
 	s.mu.Lock()
-	s.cache[k] = e
+	s.insertLocked(k, e)
+	s.gen++
 	s.mu.Unlock()
 }
 
@@ -448,30 +472,48 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 		if err := tx.Put(ctx, &storage.Entry{Key: idPrefix + k.String(), Value: raw}); err != nil {
 			return err
 		}
+		if err := putExpiry(ctx, tx, e, k); err != nil {
+			return err
+		}
 		return tx.Put(ctx, &storage.Entry{Key: accessorPrefix + s.key(e.Accessor).String(), Value: ae})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store token: %w", err)
 	}
 	s.setCache(k, e.clone())
-	if !e.ExpireTime.IsZero() {
-		s.exp.push(e.ExpireTime, k)
-	}
+	s.exp.schedule(e.ExpireTime)
 	s.created.Add(1)
 	return e, nil
 }
 
-// write persists a changed entry and swaps it into the cache. Callers hold
-// the lock of k.
-func (s *Store) write(ctx context.Context, k key, e *Entry) error {
+// write persists e, a changed version of old, with its expiry index entry
+// moved in the same transaction if its expiry changed, and swaps it into
+// the cache. Callers hold the lock of k.
+func (s *Store) write(ctx context.Context, k key, old, e *Entry) error {
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode token: %w", err)
 	}
-	if err := s.store.Put(ctx, &storage.Entry{Key: idPrefix + k.String(), Value: raw}); err != nil {
+	moved := !old.ExpireTime.Equal(e.ExpireTime)
+	err = s.store.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.Put(ctx, &storage.Entry{Key: idPrefix + k.String(), Value: raw}); err != nil {
+			return err
+		}
+		if !moved {
+			return nil
+		}
+		if err := deleteExpiry(ctx, tx, old, k); err != nil {
+			return err
+		}
+		return putExpiry(ctx, tx, e, k)
+	})
+	if err != nil {
 		return fmt.Errorf("store token: %w", err)
 	}
 	s.setCache(k, e)
+	if moved {
+		s.exp.schedule(e.ExpireTime)
+	}
 	return nil
 }
 
@@ -501,7 +543,7 @@ func (s *Store) Use(ctx context.Context, e *Entry) (last bool, err error) {
 	if n.NumUses == 0 {
 		n.NumUses, last = -1, true
 	}
-	if err := s.write(ctx, k, n); err != nil {
+	if err := s.write(ctx, k, cur, n); err != nil {
 		return false, err
 	}
 	return last, nil
