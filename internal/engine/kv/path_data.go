@@ -56,33 +56,43 @@ func (b *Backend) readData(ctx context.Context, req *framework.Request) (*logica
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	if !validKey(in.Path) {
-		return nil, logical.ErrUnsupportedPath
+	data, md, err := b.readLive(ctx, req, in.Path, in.Version)
+	if err != nil {
+		return nil, err
 	}
-	meta, err := b.readMeta(ctx, req.Storage, in.Path)
+	if data == nil {
+		return goneResponse("data", md), nil
+	}
+	return &logical.Response{Data: map[string]any{"data": data, "metadata": md}}, nil
+}
+
+// readLive reads one version of path (0: the current one) for a reader: its
+// data and its metadata block. The data is nil when the version is deleted
+// or destroyed (the caller answers Vault's 404 that carries the metadata).
+// Neither result may be modified: the data is shared with the read cache.
+func (b *Backend) readLive(ctx context.Context, req *framework.Request, path string, version int) (map[string]any, map[string]any, error) {
+	if !validKey(path) {
+		return nil, nil, logical.ErrUnsupportedPath
+	}
+	meta, err := b.readMeta(ctx, req.Storage, path)
 	if err != nil || meta == nil {
-		return nil, notFoundOr(err)
+		return nil, nil, notFoundOr(err)
 	}
-	n := in.Version
+	n := version
 	if n == 0 {
 		n = meta.Current
 	}
 	v := meta.Versions[n]
 	if v == nil {
-		return nil, errNotFound
+		return nil, nil, errNotFound
 	}
 	md := versionMetadata(meta, n, v)
 	if v.Destroyed || v.deleted(b.now()) {
-		return goneResponse("data", md), nil
+		return nil, md, nil
 	}
-	data, err := b.readVersion(ctx, req.Storage, in.Path, n)
-	if err != nil {
-		return nil, err
-	}
-	if data == nil { // trimmed or destroyed by a concurrent writer
-		return goneResponse("data", md), nil
-	}
-	return &logical.Response{Data: map[string]any{"data": data, "metadata": md}}, nil
+	// nil here means trimmed or destroyed by a concurrent writer.
+	data, err := b.readVersion(ctx, req.Storage, path, n)
+	return data, md, err
 }
 
 // goneResponse is Vault's answer for a deleted or destroyed version: a 404

@@ -30,26 +30,7 @@ func (b *Backend) readSubkeys(ctx context.Context, req *framework.Request) (*log
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	if !validKey(in.Path) {
-		return nil, logical.ErrUnsupportedPath
-	}
-	meta, err := loadMeta(ctx, req.Storage, in.Path)
-	if err != nil || meta == nil {
-		return nil, notFoundOr(err)
-	}
-	n := in.Version
-	if n == 0 {
-		n = meta.Current
-	}
-	v := meta.Versions[n]
-	if v == nil {
-		return nil, errNotFound
-	}
-	md := versionMetadata(meta, n, v)
-	if v.Destroyed || v.deleted(b.now()) {
-		return goneResponse("subkeys", md), nil
-	}
-	data, err := loadData(ctx, req.Storage, in.Path, n)
+	data, md, err := b.readLive(ctx, req, in.Path, in.Version)
 	if err != nil {
 		return nil, err
 	}
