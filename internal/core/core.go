@@ -25,6 +25,7 @@ import (
 	"github.com/tresorhq/tresor/internal/mount"
 	"github.com/tresorhq/tresor/internal/policy"
 	"github.com/tresorhq/tresor/internal/quota"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/seal"
 	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/telemetry"
@@ -168,7 +169,7 @@ func (c *Core) Initialize(ctx context.Context, cfg seal.Config, rootTokenID stri
 	}
 	defer c.barrier.Seal()
 
-	cluster := clusterInfo{Name: "tresor-cluster-" + randomHex(4), ID: mount.NewUUID()}
+	cluster := clusterInfo{Name: "tresor-cluster-" + randomHex(4), ID: randid.UUID()}
 	raw, _ := json.Marshal(cluster)
 	if err := c.barrier.Put(ctx, &storage.Entry{Key: clusterKey, Value: raw}); err != nil {
 		return nil, "", fmt.Errorf("store cluster info: %w", err)

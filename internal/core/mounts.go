@@ -9,6 +9,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -95,7 +96,7 @@ func (c *Core) attach(ctx context.Context, e *mount.Entry) error {
 
 func (c *Core) build(ctx context.Context, e *mount.Entry) error {
 	if e.UUID == "" {
-		e.UUID = mount.NewUUID()
+		e.UUID = randid.UUID()
 		e.StoragePrefix = storagePrefix(e)
 	}
 	e.View = storage.NewView(c.barrier, e.StoragePrefix)

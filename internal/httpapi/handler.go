@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
-	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/seal"
 )
 
@@ -96,7 +96,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer func() { a.metrics.ObserveRequest(r.Method, sw.code, time.Since(start)) }()
 		w = sw
 	}
-	reqID := mount.NewUUID()
+	reqID := randid.UUID()
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "application/json")

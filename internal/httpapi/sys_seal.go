@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
-	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/seal"
 	"github.com/tresorhq/tresor/internal/version"
 )
@@ -239,7 +239,7 @@ func (a *api) decodeInto(w http.ResponseWriter, r *http.Request, v any) bool {
 		}
 	}
 	if err != nil {
-		respondError(w, a.logger, mount.NewUUID(), err)
+		respondError(w, a.logger, randid.UUID(), err)
 		return false
 	}
 	return true

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/storage/bolt"
 	"github.com/tresorhq/tresor/internal/storage/inmem"
@@ -82,7 +83,7 @@ func fill(b *testing.B, s storage.Store, n int, base time.Time) {
 			for j := i; j < min(i+batch, n); j++ {
 				issue := base.Add(-time.Hour)
 				l := &Lease{
-					ID:            fmt.Sprintf("database/creds/role%d/%s", j%50, randomID(24)),
+					ID:            fmt.Sprintf("database/creds/role%d/%s", j%50, randid.Base62(24)),
 					Path:          fmt.Sprintf("database/creds/role%d", j%50),
 					MountAccessor: "database_1234",
 					TokenAccessor: fmt.Sprintf("acc%d", j%1000),

@@ -2,7 +2,6 @@ package lease
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,26 +104,4 @@ func validID(id string) error {
 		return fmt.Errorf("%w: bad lease ID %q", ErrInvalid, id)
 	}
 	return nil
-}
-
-const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// randomID returns n base62 characters from crypto/rand without modulo
-// bias (24 characters carry about 142 bits).
-func randomID(n int) string {
-	out := make([]byte, 0, n)
-	buf := make([]byte, n*2)
-	for len(out) < n {
-		// crypto/rand.Read never fails on supported platforms (Go 1.24+).
-		_, _ = rand.Read(buf)
-		for _, b := range buf {
-			if b < 248 { // 248 = 4*62 keeps the distribution uniform
-				out = append(out, idAlphabet[b%62])
-				if len(out) == n {
-					break
-				}
-			}
-		}
-	}
-	return string(out)
 }

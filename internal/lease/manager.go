@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -66,7 +67,7 @@ func (m *Manager) Register(ctx context.Context, l *Lease) (string, error) {
 			return "", fmt.Errorf("register lease: %w: no path", ErrInvalid)
 		}
 		l.Path = path
-		l.ID = path + "/" + randomID(24)
+		l.ID = path + "/" + randid.Base62(24)
 	}
 	if err := validID(l.ID); err != nil {
 		return "", fmt.Errorf("register lease: %w", err)

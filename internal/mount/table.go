@@ -6,8 +6,6 @@ package mount
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -92,10 +91,10 @@ func (t *Table) Add(e *Entry) error {
 		}
 	}
 	if e.UUID == "" {
-		e.UUID = NewUUID()
+		e.UUID = randid.UUID()
 	}
 	if e.Accessor == "" {
-		e.Accessor = strings.ReplaceAll(e.Type, "/", "_") + "_" + NewUUID()[:8]
+		e.Accessor = strings.ReplaceAll(e.Type, "/", "_") + "_" + randid.UUID()[:8]
 	}
 	t.entries = append(t.entries, e)
 	sort.Slice(t.entries, func(i, j int) bool { return t.entries[i].Path < t.entries[j].Path })
@@ -204,24 +203,4 @@ func Load(ctx context.Context, s storage.Store, key string) ([]*Entry, error) {
 		return nil, fmt.Errorf("decode mount table: %w", err)
 	}
 	return out, nil
-}
-
-// NewUUID returns a random (version 4) UUID string. It runs once per
-// request (request IDs), so it formats by hand rather than with fmt.
-func NewUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:16])
-	return string(out[:])
 }

@@ -2,7 +2,6 @@ package mount
 
 import (
 	"context"
-	"regexp"
 	"testing"
 
 	"github.com/tresorhq/tresor/internal/storage/inmem"
@@ -71,24 +70,5 @@ func TestSaveLoad(t *testing.T) {
 	}
 	if none, err := Load(ctx, s, "core/none"); err != nil || none != nil {
 		t.Fatalf("Load(missing) = %v, %v", none, err)
-	}
-}
-
-func TestNewUUID(t *testing.T) {
-	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	seen := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		u := NewUUID()
-		if !re.MatchString(u) || seen[u] {
-			t.Fatalf("NewUUID() = %q (repeat: %v)", u, seen[u])
-		}
-		seen[u] = true
-	}
-}
-
-func BenchmarkNewUUID(b *testing.B) {
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		NewUUID()
 	}
 }

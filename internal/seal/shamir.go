@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/shamir"
 	"github.com/tresorhq/tresor/internal/storage"
 )
@@ -221,7 +222,7 @@ func (s *Shamir) Submit(ctx context.Context, share []byte) ([]byte, error) {
 		}
 	}
 	if s.nonce == "" {
-		s.nonce = newNonce()
+		s.nonce = randid.UUID()
 	}
 	s.shares = append(s.shares, bytes.Clone(share))
 	if len(s.shares) < cfg.SecretThreshold {
@@ -279,10 +280,4 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("unseal key: %w", err)
 	}
 	return cipher.NewGCM(block)
-}
-
-func newNonce() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

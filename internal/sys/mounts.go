@@ -11,6 +11,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/randid"
 )
 
 // Mounter is what the mount endpoints need from the core.
@@ -318,7 +319,7 @@ func (m *mountRoutes) remount(ctx context.Context, req *logical.Request) (*logic
 	if err := m.core.Remount(ctx, from, to); err != nil {
 		return nil, err
 	}
-	id := mount.NewUUID()
+	id := randid.UUID()
 	m.mu.Lock()
 	if m.migrations == nil {
 		m.migrations = map[string]map[string]any{}

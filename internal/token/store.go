@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -429,9 +430,9 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 		return e, err
 	}
 	if e.ID == "" {
-		e.ID = ServicePrefix + randomID(24)
+		e.ID = ServicePrefix + randid.Base62(24)
 	}
-	e.Accessor = randomID(24)
+	e.Accessor = randid.Base62(24)
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode token: %w", err)
