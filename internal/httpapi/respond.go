@@ -65,15 +65,20 @@ func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.R
 		return
 	}
 	// Vault repeats the data of sys/ responses at the top level, and old
-	// clients read it there.
-	raw, _ := json.Marshal(env)
-	var top map[string]any
-	_ = json.Unmarshal(raw, &top)
+	// clients read it there; the envelope's own keys win.
+	top := make(map[string]any, len(resp.Data)+9)
 	for k, v := range resp.Data {
-		if _, taken := top[k]; !taken {
-			top[k] = v
-		}
+		top[k] = v
 	}
+	top["request_id"] = env.RequestID
+	top["lease_id"] = env.LeaseID
+	top["renewable"] = env.Renewable
+	top["lease_duration"] = env.LeaseDuration
+	top["data"] = env.Data
+	top["wrap_info"] = env.WrapInfo
+	top["warnings"] = env.Warnings
+	top["auth"] = env.Auth
+	top["mount_type"] = env.MountType
 	writeJSON(w, status, top)
 }
 
