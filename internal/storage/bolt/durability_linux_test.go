@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/tresorhq/tresor/internal/storage"
+	"github.com/tresorhq/tresor/internal/testenv"
 )
 
 // sysCachestat is cachestat(2)'s number (Linux 6.5+), the same on every
@@ -48,7 +49,8 @@ func unsyncedPages(path string) (uint64, error) {
 //
 // First the test shows that the probe can see a missing fsync here: with
 // NoSync, a write leaves dirty pages. Where it cannot (an old kernel, a
-// file system that bypasses the page cache), the test skips.
+// file system that bypasses the page cache), the test skips, or fails when
+// TRESOR_REQUIRE names "cachestat".
 func TestAcknowledgedWritesAreOnDisk(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -58,7 +60,7 @@ func TestAcknowledgedWritesAreOnDisk(t *testing.T) {
 	}
 	const tmpfsMagic, ramfsMagic = 0x01021994, 0x858458f6
 	if fs.Type == tmpfsMagic || fs.Type == ramfsMagic {
-		t.Skipf("%s is in memory (tmpfs): fsync cannot be observed there", dir)
+		testenv.Missing(t, "cachestat", "%s is in memory (tmpfs), where fsync cannot be observed: set TMPDIR to a disk file system", dir)
 	}
 
 	// The probe sees a missing fsync.
@@ -74,7 +76,7 @@ func TestAcknowledgedWritesAreOnDisk(t *testing.T) {
 		}
 		n, err := unsyncedPages(probePath)
 		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
-			t.Skipf("cachestat(2) is not available (Linux 6.5+): %v", err)
+			testenv.Missing(t, "cachestat", "cachestat(2) is not available (Linux 6.5+): %v", err)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +85,7 @@ func TestAcknowledgedWritesAreOnDisk(t *testing.T) {
 	}
 	probe.Close()
 	if !seen {
-		t.Skip("writes without fsync leave no dirty pages here: this file system cannot show a missing fsync")
+		testenv.Missing(t, "cachestat", "writes without fsync leave no dirty pages in %s: this file system cannot show a missing fsync", dir)
 	}
 
 	path := filepath.Join(dir, "tresor.db")
