@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,10 +17,29 @@ import (
 	"github.com/hashicorp/vault/api"
 )
 
+// lockedBuffer is an output buffer a running process writes while the test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // startDevProc runs `tresor server -dev args...` with HOME set to home and
 // extra environment variables, and waits until addr answers sys/health.
 // The process is stopped when the test ends.
-func startDevProc(t *testing.T, home, addr string, env []string, args ...string) *bytes.Buffer {
+func startDevProc(t *testing.T, home, addr string, env []string, args ...string) *lockedBuffer {
 	t.Helper()
 	cmd := exec.Command(tresorBin, append([]string{"server", "-dev"}, args...)...)
 	// The test's own environment must not leak a VAULT_DEV_* setting in.
@@ -27,7 +47,7 @@ func startDevProc(t *testing.T, home, addr string, env []string, args ...string)
 		return strings.HasPrefix(kv, "VAULT_DEV_") || strings.HasPrefix(kv, "HOME=")
 	})
 	cmd.Env = append(cmd.Env, append([]string{"HOME=" + home}, env...)...)
-	out := new(bytes.Buffer)
+	out := new(lockedBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
