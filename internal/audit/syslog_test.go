@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/tresorhq/tresor/internal/audit"
+	"github.com/tresorhq/tresor/internal/testenv"
 )
 
 func TestSyslogDevice(t *testing.T) {
 	probe, err := syslog.New(syslog.LOG_INFO|syslog.LOG_LOCAL0, "tresor-test")
 	if err != nil {
-		t.Skipf("no syslog daemon: %v", err)
+		testenv.Missing(t, "syslog", "no syslog daemon: %v", err)
 	}
 	probe.Close()
 	d, err := audit.NewDevice("syslog", map[string]string{"facility": "local0", "tag": "tresor-test"}, testSalt(t))

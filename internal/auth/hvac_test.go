@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/tresorhq/tresor/internal/servertest"
+	"github.com/tresorhq/tresor/internal/testenv"
 )
 
 // python3 is Debian's interpreter, where python3-hvac installs.
@@ -18,7 +19,7 @@ const python3 = "/usr/bin/python3"
 // with Debian's python3-hvac against a real server.
 func TestHvacSeeds(t *testing.T) {
 	if err := exec.Command(python3, "-c", "import hvac").Run(); err != nil {
-		t.Skipf("python3-hvac is not installed (apt-get install python3-hvac): %v", err)
+		testenv.Missing(t, "hvac", "python3-hvac is not installed (apt-get install python3-hvac): %v", err)
 	}
 	s := servertest.New(t, servertest.Options{})
 	root := s.Client

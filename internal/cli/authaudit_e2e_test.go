@@ -6,16 +6,13 @@ import (
 )
 
 // TestAuthWalkthrough enables userpass and approle and logs in with each.
-// It is skipped while the server lacks the userpass method.
+// A failure to enable either fails the test.
 func TestAuthWalkthrough(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bcrypt is slow under the race detector")
 	}
 	r, _ := newCLIRunner(t)
-	res := runCLI(t, r.home, r.vars, "", "auth", "enable", "userpass")
-	if res.code != 0 {
-		t.Skipf("server has no userpass auth method yet: %s", res.stderr)
-	}
+	res := r.run(0, "", "auth", "enable", "userpass")
 	wantOutput(t, "auth enable", res.stdout, "Success! Enabled userpass auth method at: userpass/\n")
 	res = r.run(0, "", "auth", "list")
 	wantContains(t, "auth list", res.stdout, "token/ ", "userpass/ ")
@@ -35,15 +32,14 @@ func TestAuthWalkthrough(t *testing.T) {
 		t.Errorf("legacy auth -token-only printed %q", res.stdout)
 	}
 
-	res = runCLI(t, r.home, r.vars, "", "auth", "enable", "approle")
-	if res.code == 0 {
-		r.run(0, "", "write", "auth/approle/role/web", "token_policies=default")
-		roleID := r.run(0, "", "read", "-field=role_id", "auth/approle/role/web/role-id").stdout
-		secretID := r.run(0, "", "write", "-f", "-field=secret_id", "auth/approle/role/web/secret-id").stdout
-		res = anon.run(0, "", "login", "-method=approle", "-token-only", "role_id="+roleID, "secret_id="+secretID)
-		if res.stdout == "" {
-			t.Error("approle login printed no token")
-		}
+	res = r.run(0, "", "auth", "enable", "approle")
+	wantOutput(t, "auth enable approle", res.stdout, "Success! Enabled approle auth method at: approle/\n")
+	r.run(0, "", "write", "auth/approle/role/web", "token_policies=default")
+	roleID := r.run(0, "", "read", "-field=role_id", "auth/approle/role/web/role-id").stdout
+	secretID := r.run(0, "", "write", "-f", "-field=secret_id", "auth/approle/role/web/secret-id").stdout
+	res = anon.run(0, "", "login", "-method=approle", "-token-only", "role_id="+roleID, "secret_id="+secretID)
+	if res.stdout == "" {
+		t.Error("approle login printed no token")
 	}
 
 	res = r.run(0, "", "auth", "disable", "userpass")
@@ -51,14 +47,11 @@ func TestAuthWalkthrough(t *testing.T) {
 }
 
 // TestAuditWalkthrough enables a file audit device, lists and disables it.
-// It is skipped while the server lacks sys/audit.
+// A failure to enable the device fails the test.
 func TestAuditWalkthrough(t *testing.T) {
 	r, _ := newCLIRunner(t)
 	log := filepath.Join(t.TempDir(), "audit.log")
-	res := runCLI(t, r.home, r.vars, "", "audit", "enable", "file", "file_path="+log)
-	if res.code != 0 {
-		t.Skipf("server has no audit devices yet: %s", res.stderr)
-	}
+	res := r.run(0, "", "audit", "enable", "file", "file_path="+log)
 	wantOutput(t, "audit enable", res.stdout, "Success! Enabled the file audit device at: file/\n")
 	res = r.run(0, "", "audit", "list", "-detailed")
 	wantContains(t, "audit list", res.stdout, "file/ ", "file_path:"+log)

@@ -95,19 +95,12 @@ func TestKVMove(t *testing.T) {
 	}
 }
 
-// TestKVMoveEndToEnd runs kv move against the real endpoint; it is
-// skipped while the server lacks sys/kv/move.
+// TestKVMoveEndToEnd runs kv move against the real sys/kv/move endpoint.
 func TestKVMoveEndToEnd(t *testing.T) {
 	r, _ := newCLIRunner(t)
 	r.run(0, "", "kv", "put", "secret/app", "pw=one")
 	r.run(0, "", "kv", "put", "secret/app", "pw=two")
-	res := runCLI(t, r.home, r.vars, "", "kv", "move", "-copy", "secret/app", "secret/app-copy")
-	if res.code != 0 && strings.Contains(res.stderr, "Code: 404") {
-		t.Skipf("server has no sys/kv/move yet: %s", res.stderr)
-	}
-	if res.code != 0 {
-		t.Fatalf("kv move -copy: exit %d\n%s", res.code, res.stderr)
-	}
+	res := r.run(0, "", "kv", "move", "-copy", "secret/app", "secret/app-copy")
 	wantOutput(t, "kv move -copy", res.stdout, "Success! Copied secret/app to secret/app-copy\n")
 	if got := r.run(0, "", "kv", "get", "-version=1", "-field=pw", "secret/app-copy").stdout; got != "one" {
 		t.Errorf("copied version 1 = %q, want one", got)

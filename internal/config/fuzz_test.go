@@ -1,12 +1,18 @@
 package config
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // FuzzParse checks that no input makes Parse or Validate panic, and that a
-// successful parse yields a self-consistent configuration.
+// successful parse yields a self-consistent configuration: whatever Parse
+// accepts is within the domain every setting documents (TLS versions known
+// and min <= max, TTLs positive, log level and format known), parsing the
+// same input again gives the same configuration, and the declared audit
+// devices and listeners carry their defaults.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		"",
@@ -22,6 +28,9 @@ func FuzzParse(f *testing.F) {
 		`{"telemetry": [{"disable_hostname": "1"}], "listener": {"tcp": {"telemetry": [{}]}}}`,
 		"audit \"file\" \"to-stdout\" {\n description = \"d\"\n local = 1\n options {\n  file_path = \"/dev/stdout\"\n  n = 0x1f\n }\n}\naudit \"file\" { x {} y \"z\" {} }",
 		`{"audit": [{"file": {"p": {"options": {"log_raw": true, "f": 1.5e2}}}}, {"socket": {"p/": {}}}]}`,
+		"listener \"tcp\" {\n tls_min_version = \"tls13\"\n tls_max_version = \"tls12\"\n}",
+		"listener \"tcp\" {\n tls_min_version = \"TLS11\"\n tls_max_version = \"tls11\"\n}\ndefault_lease_ttl = \"2d\"\nmax_lease_ttl = -1",
+		"log_level = \"WARNING\"\nlog_format = \"standard\"\ndefault_lease_ttl = 0\nmax_lease_ttl = \"1h30m\"",
 	}
 	for _, s := range seeds {
 		f.Add("config.hcl", []byte(s))
@@ -51,6 +60,23 @@ func FuzzParse(f *testing.F) {
 			if l.Type != "tcp" || l.Address == "" || l.MaxRequestSize == 0 {
 				t.Errorf("listener without defaults: %+v", l)
 			}
+			lo, hi := l.TLSVersions()
+			if lo == 0 || hi == 0 || lo > hi {
+				t.Errorf("listener TLS versions %q..%q accepted", l.TLSMinVersion, l.TLSMaxVersion)
+			}
+		}
+		if c.DefaultLeaseTTL <= 0 || c.MaxLeaseTTL <= 0 {
+			t.Errorf("lease TTLs %v/%v accepted", c.DefaultLeaseTTL, c.MaxLeaseTTL)
+		}
+		if !slices.Contains([]string{"trace", "debug", "info", "warn", "error"}, c.LogLevel) || !slices.Contains([]string{"text", "json"}, c.LogFormat) {
+			t.Errorf("log level %q, format %q accepted", c.LogLevel, c.LogFormat)
+		}
+		again, err := Parse(name, src)
+		if err != nil {
+			t.Fatalf("the second parse of the same input fails: %v", err)
+		}
+		if !reflect.DeepEqual(c, again) {
+			t.Errorf("two parses of the same input differ:\n%+v\n%+v", c, again)
 		}
 	})
 }

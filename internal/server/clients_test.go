@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tresorhq/tresor/internal/servertest"
+	"github.com/tresorhq/tresor/internal/testenv"
 )
 
 // TestNodeVault drives a server with the node-vault npm client
@@ -14,11 +15,11 @@ import (
 func TestNodeVault(t *testing.T) {
 	dir := filepath.Join("testdata", "node")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-vault")); err != nil {
-		t.Skip("node-vault is not installed: run `npm install --no-package-lock` in internal/server/testdata/node")
+		testenv.Missing(t, "node", "node-vault is not installed: run `npm install --no-package-lock` in internal/server/testdata/node")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed")
+		testenv.Missing(t, "node", "node is not installed (apt-get install nodejs npm)")
 	}
 	s := servertest.New(t, servertest.Options{})
 	cmd := exec.Command(node, "node_vault.js")

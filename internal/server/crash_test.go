@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,12 @@ import (
 // unseals it, and checks that every acknowledged write is readable at its
 // acknowledged version. TRESOR_CRASH_CYCLES sets the number of cycles
 // (default 20).
+//
+// A write may fail only once the kill is under way: an error before it fails
+// the test, and every cycle waits until each writer has had a write
+// acknowledged before it kills, so writers that stop working after a restart
+// cannot pass unnoticed. A kill keeps the page cache, so this test cannot see
+// a missing fsync; TestAcknowledgedWritesAreOnDisk in storage/bolt does.
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	cycles := 20
 	if v, err := strconv.Atoi(os.Getenv("TRESOR_CRASH_CYCLES")); err == nil && v > 0 {
@@ -54,6 +61,8 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	ctx := context.Background()
 	for cycle := 0; cycle < cycles; cycle++ {
 		stop := make(chan struct{})
+		var killing atomic.Bool
+		progress := make([]atomic.Int64, writers) // writes acknowledged this cycle
 		var wg sync.WaitGroup
 		for w := 0; w < writers; w++ {
 			wg.Add(1)
@@ -70,18 +79,38 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 					val := fmt.Sprintf("c%d-w%d-n%d", cycle, w, n)
 					sec, err := kv.Put(ctx, fmt.Sprintf("w%d", w), map[string]any{"v": val})
 					if err != nil {
+						if !killing.Load() {
+							t.Errorf("cycle %d: writer %d failed before the kill: %v", cycle, w, err)
+						}
 						return // the server died under us: not acknowledged
 					}
 					mu.Lock()
 					acked[w][sec.VersionMetadata.Version] = val
 					mu.Unlock()
+					progress[w].Add(1)
 				}
 			}()
 		}
-		time.Sleep(time.Duration(50+rand.IntN(250)) * time.Millisecond)
+		// Kill only once every writer has been acknowledged at least once
+		// since the restart, at a random moment after that.
+		for w := range progress {
+			deadline := time.Now().Add(time.Minute)
+			for progress[w].Load() == 0 && !t.Failed() {
+				if time.Now().After(deadline) {
+					t.Errorf("cycle %d: writer %d had no write acknowledged in a minute", cycle, w)
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		time.Sleep(time.Duration(rand.IntN(250)) * time.Millisecond)
+		killing.Store(true)
 		p.stop(syscall.SIGKILL)
 		close(stop)
 		wg.Wait()
+		if t.Failed() {
+			t.Fatalf("cycle %d: writers failed; server output:\n%s", cycle, p.logs)
+		}
 
 		p.start()
 		c = p.client(init.RootToken)

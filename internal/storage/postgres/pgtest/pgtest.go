@@ -1,7 +1,8 @@
 // Package pgtest starts a throwaway PostgreSQL server for tests, from
 // Debian's binaries (/usr/lib/postgresql/*/bin). PostgreSQL refuses to run
 // as root, so as root it runs the server as the postgres user. Tests skip
-// with a message where the binaries are missing.
+// with a message where the binaries are missing, or fail when TRESOR_REQUIRE
+// names "postgres" (see internal/testenv).
 package pgtest
 
 import (
@@ -14,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/tresorhq/tresor/internal/testenv"
 )
 
 // Server is a throwaway PostgreSQL cluster for one test.
@@ -32,7 +35,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
 	if len(bins) == 0 {
-		t.Skip("PostgreSQL binaries not found in /usr/lib/postgresql/*/bin (apt-get install postgresql); skipping")
+		testenv.Missing(t, "postgres", "PostgreSQL binaries not found in /usr/lib/postgresql/*/bin (apt-get install postgresql)")
 	}
 	slices.SortFunc(bins, func(a, b string) int { return versionOf(a) - versionOf(b) })
 	bin := filepath.Dir(bins[len(bins)-1])
