@@ -87,6 +87,12 @@ type Core struct {
 	revoked       atomic.Uint64
 	createdBefore atomic.Uint64
 	cluster       clusterInfo
+
+	// bg is cancelled when the core seals; bgWork counts the background
+	// work running under it (owed cleanups).
+	bg       context.Context
+	bgCancel context.CancelFunc
+	bgWork   sync.WaitGroup
 }
 
 type clusterInfo struct {
@@ -254,6 +260,11 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.setupMounts(ctx); err != nil {
 		return err
 	}
+	c.bg, c.bgCancel = context.WithCancel(context.Background())
+	if err := c.startCleanups(ctx); err != nil {
+		c.stopBackground()
+		return err
+	}
 	if err := c.setupAudit(ctx); err != nil {
 		return err
 	}
@@ -291,6 +302,7 @@ func (c *Core) sealLocked() {
 	if c.sealed {
 		return
 	}
+	c.stopBackground()
 	c.tokens.Stop()
 	c.leases.Stop()
 	c.createdBefore.Add(c.tokens.Created())

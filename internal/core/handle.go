@@ -19,6 +19,12 @@ import (
 // Handle runs req through the request pipeline and returns the backend's
 // answer. req.Path is the full logical path ("sys/rotate").
 func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	// A change, once started, runs to completion even if the client hangs
+	// up: an unmount, a revoke-prefix or a tidy half done because a client
+	// gave up would leave the server in a state nobody asked for.
+	if req.Operation != logical.ReadOperation && req.Operation != logical.ListOperation {
+		ctx = context.WithoutCancel(ctx)
+	}
 	c.state.RLock()
 	defer c.state.RUnlock()
 	if c.sealed {
