@@ -20,6 +20,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/barrier"
+	"github.com/tresorhq/tresor/internal/cors"
 	"github.com/tresorhq/tresor/internal/lease"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
@@ -93,6 +94,9 @@ type Core struct {
 	bg       context.Context
 	bgCancel context.CancelFunc
 	bgWork   sync.WaitGroup
+
+	// cors is the cross-origin policy (nil: disabled); see CORS.
+	cors atomic.Pointer[cors.Policy]
 }
 
 type clusterInfo struct {
@@ -266,6 +270,9 @@ func (c *Core) postUnseal(ctx context.Context) error {
 		return err
 	}
 	if err := c.setupAudit(ctx); err != nil {
+		return err
+	}
+	if err := c.loadCORS(ctx); err != nil {
 		return err
 	}
 	if err := c.openLeases(ctx); err != nil {
