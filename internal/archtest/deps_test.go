@@ -65,8 +65,10 @@ func TestDependencyRules(t *testing.T) {
 		allowed func(imp string) bool
 	}{
 		{
-			"logical, storage and cors are leaves",
-			func(p string) bool { return p == "internal/logical" || p == "internal/storage" || p == "internal/cors" },
+			"logical, storage, cors and parse are leaves",
+			func(p string) bool {
+				return p == "internal/logical" || p == "internal/storage" || p == "internal/cors" || p == "internal/parse"
+			},
 			func(imp string) bool { return imp == "internal/storage" },
 		},
 		{
@@ -74,7 +76,7 @@ func TestDependencyRules(t *testing.T) {
 			func(p string) bool { return under(p, "internal/engine") || under(p, "internal/auth") },
 			func(imp string) bool {
 				return imp == "internal/logical" || imp == "internal/framework" || under(imp, "internal/storage") ||
-					under(imp, "internal/auth/tokenfields") || under(imp, "internal/engine") || imp == "internal/randid"
+					under(imp, "internal/auth/tokenfields") || under(imp, "internal/engine") || imp == "internal/randid" || imp == "internal/parse"
 			},
 		},
 		{
@@ -92,7 +94,9 @@ func TestDependencyRules(t *testing.T) {
 			func(p string) bool {
 				return under(p, "internal/cli") || under(p, "internal/bench") || under(p, "internal/agent")
 			},
-			func(imp string) bool { return imp == "internal/version" || imp == "internal/bench" },
+			func(imp string) bool {
+				return imp == "internal/version" || imp == "internal/bench" || imp == "internal/parse"
+			},
 		},
 	}
 	all := imports(t)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/parse"
 	"github.com/tresorhq/tresor/internal/token"
 )
 
@@ -169,9 +169,9 @@ func (c *Core) complete(ctx context.Context, entry *mount.Entry, req *logical.Re
 	return resp, nil
 }
 
+// isTrue reads a query-string flag with Vault's boolean rule.
 func isTrue(v any) bool {
-	s, _ := v.(string)
-	b, _ := strconv.ParseBool(s)
+	b, _ := parse.Bool(v)
 	return b
 }
 

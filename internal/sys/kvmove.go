@@ -6,6 +6,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/parse"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -37,7 +38,14 @@ func (b *Backend) kvMove(ctx context.Context, req *logical.Request) (*logical.Re
 	if from == "" || to == "" {
 		return nil, logical.InvalidRequest("both 'from' and 'to' must be given")
 	}
-	copyOnly := isTrue(req.Data["copy"])
+	copyOnly := false
+	if v, ok := req.Data["copy"]; ok {
+		b, err := parse.Bool(v)
+		if err != nil {
+			return nil, logical.InvalidRequest("invalid value for copy: %s", err.Error())
+		}
+		copyOnly = b
+	}
 	err := b.core.UpdateMounts(ctx, []string{from, to}, func(txs []storage.Tx, entries []*mount.Entry, rels []string) error {
 		movers := make([]secretMover, len(entries))
 		for i, e := range entries {
@@ -62,14 +70,4 @@ func (b *Backend) kvMove(ctx context.Context, req *logical.Request) (*logical.Re
 		return movers[0].MoveSecretTo(ctx, txs[0], rels[0], entries[1].Backend, txs[1], rels[1], copyOnly)
 	})
 	return nil, err
-}
-
-func isTrue(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case string:
-		return x == "true" || x == "1"
-	}
-	return false
 }
