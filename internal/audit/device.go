@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // Device records audit entries somewhere. Implementations must be safe for
@@ -160,7 +162,7 @@ func (o *options) bool(key string, def bool) (bool, error) {
 	if v == "" {
 		return def, nil
 	}
-	b, err := strconv.ParseBool(v)
+	b, err := parse.Bool(v)
 	if err != nil {
 		return false, fmt.Errorf("%w: %s: %s=%q is not a boolean", ErrInvalidOptions, o.typ, key, v)
 	}

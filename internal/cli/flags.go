@@ -5,14 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // errBadDuration is returned by parseDuration for a value that is neither
 // a Go duration ("1h30m") nor a non-negative number of seconds.
-var errBadDuration = errors.New("want a duration such as 90s or 1h30m, or seconds")
+var errBadDuration = errors.New("want a duration such as 90s, 1h30m, 30d or seconds")
 
 // globalFlags are the flags vault honours anywhere on the command line,
 // even after positional arguments.
@@ -255,21 +256,12 @@ func (g *flagGroup) durationVar(p *time.Duration, name string, def time.Duration
 	g.docs = append(g.docs, flagDoc{name: name, example: "duration", usage: usage})
 }
 
-// parseDuration reads "90s", "1h30m" or plain seconds; negative durations
-// are refused.
+// parseDuration reads durations with the server's rules (package parse):
+// "90s", "1h30m", "30d" or plain seconds; negative durations are refused.
 func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		d = time.Duration(n) * time.Second
-	} else if d, err = time.ParseDuration(s); err != nil {
-		return 0, fmt.Errorf("invalid duration %q: %w", s, errBadDuration)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("invalid duration %q: %w", s, errBadDuration)
+	d, err := parse.NonNegativeDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: %w", strings.TrimSpace(s), errBadDuration)
 	}
 	return d, nil
 }

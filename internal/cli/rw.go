@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 
 	"github.com/hashicorp/vault/api"
 )
@@ -56,6 +59,7 @@ Usage: tresor read [options] PATH [KEY=VALUE ...]
 			}
 			if secret == nil {
 				c.s.errorf("No value found at %s", path)
+				c.kvV2Hint(client, path, "get", nil)
 				return exitRemote
 			}
 			return c.printer().secret(secret)
@@ -132,6 +136,9 @@ Usage: tresor write [options] PATH [DATA K=V...]
 				if secret != nil && code != exitOK {
 					c.printer().secret(secret)
 				}
+				if notFound(err) {
+					c.kvV2Hint(client, path, "put", args[1:])
+				}
 				return code
 			}
 			if secret == nil {
@@ -178,6 +185,9 @@ Usage: tresor delete [options] PATH [KEY=VALUE ...]
 				if secret != nil && code != exitOK {
 					c.printer().secret(secret)
 				}
+				if notFound(err) {
+					c.kvV2Hint(client, path, "delete", nil)
+				}
 				return code
 			}
 			if secret == nil {
@@ -218,6 +228,9 @@ Usage: tresor list [options] PATH
 			if err != nil {
 				return c.apiFailed(err, "Error listing %s", path)
 			}
+			if secret == nil {
+				defer c.kvV2Hint(client, path, "list", nil)
+			}
 			p := c.printer()
 			// A wrapped response has no keys to show yet.
 			if secret != nil && secret.WrapInfo != nil && secret.WrapInfo.TTL != 0 {
@@ -251,4 +264,42 @@ func secretKeys(s *api.Secret) ([]any, bool) {
 	}
 	keys, ok := s.Data["keys"].([]any)
 	return keys, ok
+}
+
+// notFound reports whether err is the server's 404.
+func notFound(err error) bool {
+	var re *api.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusNotFound
+}
+
+// kvV2APISegments are the first path segments of the KV version 2 API
+// below its mount.
+var kvV2APISegments = []string{"data", "metadata", "delete", "undelete", "destroy", "subkeys", "config"}
+
+// kvV2Hint follows a 404 from a generic command on p. Tutorials written
+// for Vault 0.x "write secret/foo", but a dev server's secret/ is KV
+// version 2 today, whose API wants "secret/data/foo": when p is on such a
+// mount and outside its API, print the kv command that does the job.
+func (c *command) kvV2Hint(client *api.Client, p, verb string, args []string) {
+	mount, version, err := c.kvMount(client, p)
+	if err != nil || version != 2 || mount == "" {
+		return
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(p+"/", mount), "/")
+	first, _, _ := strings.Cut(rel, "/")
+	for _, seg := range kvV2APISegments {
+		if first == seg {
+			return
+		}
+	}
+	cmd := []string{binaryName, "kv", verb, p}
+	for _, a := range args {
+		// Name the keys, never echo the values.
+		if k, _, ok := strings.Cut(a, "="); ok {
+			a = k + "=…"
+		}
+		cmd = append(cmd, a)
+	}
+	c.s.errorf("\n%s is a KV version 2 mount: its secrets are under %sdata/, which the kv commands add for you. Try:\n\n    %s",
+		mount, mount, strings.Join(cmd, " "))
 }

@@ -98,6 +98,11 @@ type Listener struct {
 	// lets clients of this listener read sys/metrics without a token.
 	UnauthenticatedMetricsAccess bool
 
+	// CustomResponseHeaders are extra response headers by status: keys
+	// "default", a class ("2xx") or a code ("404"); values map a header
+	// name to its value (a list in the file, joined with "; ").
+	CustomResponseHeaders map[string]map[string]string
+
 	at string // file:line:col of the block, for Validate's messages
 }
 

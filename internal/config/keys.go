@@ -30,7 +30,7 @@ var unsupportedTopLevel = set(
 // unsupportedListener lists keys of Vault's tcp listener stanza.
 var unsupportedListener = set(
 	"agent_api", "chroot_namespace", "cors_allowed_headers",
-	"cors_allowed_origins", "cors_enabled", "custom_response_headers",
+	"cors_allowed_origins", "cors_enabled",
 	"disable_replication_status_endpoints", "disable_request_limiter",
 	"http_idle_timeout", "http_read_header_timeout", "http_read_timeout",
 	"http_write_timeout", "inflight_requests_logging", "max_json_array_element_count",

@@ -64,6 +64,8 @@ func (d *decoder) listener(b block) (Listener, error) {
 		switch {
 		case lk == "telemetry":
 			err = d.listenerTelemetry(it, key, &l, declared)
+		case lk == "custom_response_headers":
+			err = d.customHeaders(it, key, &l)
 		case listenerKeys[lk] != nil:
 			err = d.set(it, key, seen, func(v any) error { return listenerKeys[lk](&l, v) })
 		case unsupportedListener[lk]:
@@ -80,4 +82,92 @@ func (d *decoder) listener(b block) (Listener, error) {
 		return Listener{}, d.invalid(b.pos, "tls_min_version", errors.New("higher than tls_max_version"))
 	}
 	return l, nil
+}
+
+// customHeaders reads custom_response_headers { "default" = { "Name" =
+// ["v1", "v2"] }, "2xx" = {...}, "404" = {...} }, as Vault's listener has
+// it. Headers the server itself sets (X-Vault-*) are refused with a
+// warning, as Vault does.
+func (d *decoder) customHeaders(it *ast.ObjectItem, key string, l *Listener) error {
+	pos := it.Keys[0].Pos()
+	v, err := toAny(it.Val)
+	if err != nil {
+		return d.invalid(pos, key, err)
+	}
+	byStatus, ok := v.(map[string]any)
+	if !ok {
+		return d.invalid(pos, key, errors.New("want a block of status codes"))
+	}
+	out := make(map[string]map[string]string, len(byStatus))
+	for status, hv := range byStatus {
+		if !validStatusKey(status) {
+			return d.invalid(pos, key, fmt.Errorf("invalid status code %q: want \"default\", a class such as \"2xx\" or a code from 100 to 599", status))
+		}
+		headers := make(map[string]string)
+		for _, obj := range objects(hv) {
+			for name, val := range obj {
+				if strings.HasPrefix(strings.ToLower(name), "x-vault-") {
+					d.warn(pos, "custom response header %q is refused: X-Vault- headers are the server's own", name)
+					continue
+				}
+				values, err := stringValues(val)
+				if err != nil {
+					return d.invalid(pos, key, fmt.Errorf("header %q: %w", name, err))
+				}
+				headers[name] = strings.Join(values, "; ")
+			}
+		}
+		out[status] = headers
+	}
+	l.CustomResponseHeaders = out
+	return nil
+}
+
+// validStatusKey accepts "default", "1xx"…"5xx" and codes 100–599.
+func validStatusKey(s string) bool {
+	if s == "default" {
+		return true
+	}
+	if len(s) != 3 || s[0] < '1' || s[0] > '5' {
+		return false
+	}
+	if s[1:] == "xx" {
+		return true
+	}
+	return s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'
+}
+
+// objects flattens a decoded block value: one object, or a list of them
+// (HCL's repeated blocks).
+func objects(v any) []map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return []map[string]any{x}
+	case []any:
+		var out []map[string]any
+		for _, e := range x {
+			out = append(out, objects(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// stringValues reads a header's value: a string or a list of strings.
+func stringValues(v any) ([]string, error) {
+	switch x := v.(type) {
+	case string:
+		return []string{x}, nil
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, errors.New("want a string or a list of strings")
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, errors.New("want a string or a list of strings")
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/hcl/hcl/ast"
 	hclstrconv "github.com/hashicorp/hcl/hcl/strconv"
 	"github.com/hashicorp/hcl/hcl/token"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // The reasons below end up in error messages; none of them quotes the value.
@@ -137,22 +139,14 @@ func asString(v any) (string, error) {
 	return s, nil
 }
 
-// asBool accepts what Vault's configs use: true, "true", 1, "1" and the
-// false counterparts (strings as strconv.ParseBool reads them).
+// asBool reads booleans with Vault's rule (package parse): true, false,
+// "true", "t", "1", 1 and their false counterparts, in any case.
 func asBool(v any) (bool, error) {
-	switch b := v.(type) {
-	case bool:
-		return b, nil
-	case int64:
-		if b == 0 || b == 1 {
-			return b == 1, nil
-		}
-	case string:
-		if r, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
-			return r, nil
-		}
+	b, err := parse.Bool(v)
+	if err != nil {
+		return false, errors.New("want a boolean: true, false, 1 or 0")
 	}
-	return false, errors.New("want a boolean: true, false, 1 or 0")
+	return b, nil
 }
 
 // asInt accepts a whole number, bare or quoted.
@@ -172,64 +166,11 @@ func asInt(v any) (int64, error) {
 	return 0, errors.New("want a whole number")
 }
 
-// errDuration is the one reason given for any unreadable duration.
-var errDuration = errors.New(`want a duration such as "768h", "30m", "30d" or a number of seconds`)
-
-// asDuration reads durations as Vault does: a number of seconds (bare or
-// quoted), a Go duration ("1h30m"), or whole days ("30d"). Negative
-// durations are rejected.
+// asDuration reads durations with Vault's rules (package parse): a number
+// of seconds (bare or quoted), a Go duration ("1h30m"), or whole days
+// ("30d"). Negative durations are refused.
 func asDuration(v any) (time.Duration, error) {
-	var d time.Duration
-	switch x := v.(type) {
-	case int64:
-		s, err := seconds(x)
-		if err != nil {
-			return 0, err
-		}
-		d = s
-	case float64:
-		if x != math.Trunc(x) || math.Abs(x) > math.MaxInt64/float64(time.Second) {
-			return 0, errDuration
-		}
-		d = time.Duration(x) * time.Second
-	case string:
-		s := strings.TrimSpace(x)
-		switch {
-		case s == "":
-			return 0, nil
-		case strings.HasSuffix(s, "d"):
-			n, err := strconv.ParseInt(strings.TrimSuffix(s, "d"), 10, 64)
-			if err != nil || n > math.MaxInt64/int64(24*time.Hour) || n < -math.MaxInt64/int64(24*time.Hour) {
-				return 0, errDuration
-			}
-			d = time.Duration(n) * 24 * time.Hour
-		default:
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				sec, err := seconds(n)
-				if err != nil {
-					return 0, err
-				}
-				d = sec
-			} else if d, err = time.ParseDuration(s); err != nil {
-				return 0, errDuration
-			}
-		}
-	default:
-		return 0, errDuration
-	}
-	if d < 0 {
-		return 0, errors.New("must not be negative")
-	}
-	return d, nil
-}
-
-// seconds converts a count of seconds, refusing overflow.
-func seconds(n int64) (time.Duration, error) {
-	limit := int64(math.MaxInt64 / int64(time.Second))
-	if n > limit || n < -limit {
-		return 0, errDuration
-	}
-	return time.Duration(n) * time.Second, nil
+	return parse.NonNegativeDuration(v)
 }
 
 // asLogLevel accepts Vault's level names in any case.

@@ -59,7 +59,10 @@ func TestAsBool(t *testing.T) {
 		"quoted zero":  {in: "0"},
 		"two":          {in: int64(2), bad: true},
 		"yes":          {in: "yes", bad: true},
-		"float":        {in: 1.0, bad: true},
+		"float one":    {in: 1.0, want: true}, // one boolean rule everywhere: JSON's number 1 is true
+		"float half":   {in: 0.5, bad: true},
+		"mixed case":   {in: "TRUE", want: true},
+		"t":            {in: "t", want: true},
 		"empty string": {in: "", bad: true},
 	}
 	for name, tt := range tests {

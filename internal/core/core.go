@@ -20,6 +20,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/barrier"
+	"github.com/tresorhq/tresor/internal/cors"
 	"github.com/tresorhq/tresor/internal/lease"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
@@ -87,6 +88,15 @@ type Core struct {
 	revoked       atomic.Uint64
 	createdBefore atomic.Uint64
 	cluster       clusterInfo
+
+	// bg is cancelled when the core seals; bgWork counts the background
+	// work running under it (owed cleanups).
+	bg       context.Context
+	bgCancel context.CancelFunc
+	bgWork   sync.WaitGroup
+
+	// cors is the cross-origin policy (nil: disabled); see CORS.
+	cors atomic.Pointer[cors.Policy]
 }
 
 type clusterInfo struct {
@@ -254,7 +264,15 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.setupMounts(ctx); err != nil {
 		return err
 	}
+	c.bg, c.bgCancel = context.WithCancel(context.Background())
+	if err := c.startCleanups(ctx); err != nil {
+		c.stopBackground()
+		return err
+	}
 	if err := c.setupAudit(ctx); err != nil {
+		return err
+	}
+	if err := c.loadCORS(ctx); err != nil {
 		return err
 	}
 	if err := c.openLeases(ctx); err != nil {
@@ -291,6 +309,7 @@ func (c *Core) sealLocked() {
 	if c.sealed {
 		return
 	}
+	c.stopBackground()
 	c.tokens.Stop()
 	c.leases.Stop()
 	c.createdBefore.Add(c.tokens.Created())

@@ -6,19 +6,25 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/parse"
 	"github.com/tresorhq/tresor/internal/token"
 )
 
 // Handle runs req through the request pipeline and returns the backend's
 // answer. req.Path is the full logical path ("sys/rotate").
 func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	// A change, once started, runs to completion even if the client hangs
+	// up: an unmount, a revoke-prefix or a tidy half done because a client
+	// gave up would leave the server in a state nobody asked for.
+	if req.Operation != logical.ReadOperation && req.Operation != logical.ListOperation {
+		ctx = context.WithoutCancel(ctx)
+	}
 	c.state.RLock()
 	defer c.state.RUnlock()
 	if c.sealed {
@@ -163,9 +169,9 @@ func (c *Core) complete(ctx context.Context, entry *mount.Entry, req *logical.Re
 	return resp, nil
 }
 
+// isTrue reads a query-string flag with Vault's boolean rule.
 func isTrue(v any) bool {
-	s, _ := v.(string)
-	b, _ := strconv.ParseBool(s)
+	b, _ := parse.Bool(v)
 	return b
 }
 

@@ -204,7 +204,10 @@ func (c *Core) replaceDefault(ctx context.Context, path string) error {
 	return nil
 }
 
-// Unmount removes the mount at path and deletes its data.
+// Unmount removes the mount at path and deletes its data. Clearing the
+// mount's storage is recorded in the same transaction that removes the
+// mount, then done in the background (resumed after a seal or a crash), so
+// the path is free at once and the data goes even if nobody waits.
 func (c *Core) Unmount(ctx context.Context, path string) error {
 	c.mountMu.Lock()
 	defer c.mountMu.Unlock()
@@ -226,14 +229,24 @@ func (c *Core) Unmount(ctx context.Context, path string) error {
 			return fmt.Errorf("revoke tokens of %s: %w", path, err)
 		}
 	}
+	owed := cleanup{Prefix: e.StoragePrefix, Path: path, Created: time.Now().UTC()}
+	rec, err := owed.encode()
+	if err != nil {
+		return err
+	}
+	rec.Key = cleanupKey(e.UUID)
 	c.mounts.Remove(path)
-	if err := c.mounts.Save(ctx, c.barrier, mountsKey); err != nil {
+	err = c.barrier.Update(ctx, func(tx storage.Tx) error {
+		if err := c.mounts.Save(ctx, tx, mountsKey); err != nil {
+			return err
+		}
+		return tx.Put(ctx, rec)
+	})
+	if err != nil {
 		_ = c.mounts.Add(e)
 		return err
 	}
-	if err := storage.Clear(ctx, e.View, ""); err != nil {
-		c.logger.Error("clearing unmounted storage", "path", path, "error", err)
-	}
+	c.runCleanup(rec.Key, owed)
 	c.logger.Info("unmounted", "path", path)
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // FieldType is the type of a request parameter.
@@ -138,56 +140,22 @@ func parseInt(s string) (int, error) {
 }
 
 func toBool(raw any) (bool, error) {
-	switch v := raw.(type) {
-	case bool:
-		return v, nil
-	case string:
-		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
-			return b, nil
-		}
-	case json.Number:
-		if b, err := strconv.ParseBool(v.String()); err == nil {
-			return b, nil
-		}
+	b, err := parse.Bool(raw)
+	if err != nil {
+		return false, fmt.Errorf("expected a boolean: %w", errType)
 	}
-	return false, fmt.Errorf("expected a boolean: %w", errType)
+	return b, nil
 }
 
-// toDuration follows Vault's parseutil: integers are seconds, strings are
-// Go durations or integer seconds, with "d" accepted for days.
+// toDuration reads durations with Vault's rules (see package parse):
+// seconds, Go durations or days. A field that refuses negative values
+// says so in its Validate.
 func toDuration(raw any) (time.Duration, error) {
-	bad := fmt.Errorf("expected a duration such as \"90s\" or a number of seconds: %w", errType)
-	switch v := raw.(type) {
-	case time.Duration:
-		return v, nil
-	case int, int64, float64, json.Number:
-		n, err := toInt(v)
-		if err != nil {
-			return 0, bad
-		}
-		return time.Duration(n) * time.Second, nil
-	case string:
-		s := strings.TrimSpace(v)
-		if s == "" {
-			return 0, nil
-		}
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return time.Duration(n) * time.Second, nil
-		}
-		if days, ok := strings.CutSuffix(s, "d"); ok {
-			n, err := strconv.ParseInt(days, 10, 64)
-			if err != nil {
-				return 0, bad
-			}
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, bad
-		}
-		return d, nil
+	d, err := parse.Duration(raw)
+	if err != nil {
+		return 0, fmt.Errorf("expected a duration such as \"90s\", \"30d\" or a number of seconds: %w", errType)
 	}
-	return 0, bad
+	return d, nil
 }
 
 func toStringSlice(raw any) ([]string, error) {

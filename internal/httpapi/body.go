@@ -55,8 +55,7 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 func decodeJSONObject(raw []byte) (map[string]any, error) {
-	// Clients send "null" for an empty body (the Go client does).
-	if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
+	if emptyBody(raw) {
 		return nil, nil
 	}
 	if err := checkJSONShape(raw); err != nil {
@@ -72,6 +71,14 @@ func decodeJSONObject(raw []byte) (map[string]any, error) {
 		return nil, badRequest("error parsing JSON: trailing data after the object")
 	}
 	return data, nil
+}
+
+// emptyBody reports whether raw stands for an empty object: nothing,
+// blanks, or "null", which clients send for an empty body (the Go client
+// does). Every endpoint reads bodies by this one rule.
+func emptyBody(raw []byte) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
 }
 
 // checkJSONShape walks the tokens of raw and enforces depth and size bounds,

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tresorhq/tresor/internal/cors"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/seal"
@@ -52,6 +53,11 @@ type Options struct {
 	// UnauthenticatedMetrics lets sys/metrics answer without a token
 	// (the listener's telemetry { unauthenticated_metrics_access }).
 	UnauthenticatedMetrics bool
+	// CORS returns the cross-origin policy in force (nil: none).
+	CORS func() *cors.Policy
+	// CustomHeaders are the listener's custom_response_headers, by
+	// "default", status class ("2xx") or code ("404").
+	CustomHeaders map[string]map[string]string
 }
 
 // RequestObserver records a finished request.
@@ -65,13 +71,16 @@ type api struct {
 	logger  *slog.Logger
 	metrics RequestObserver
 	// openMetrics is Options.UnauthenticatedMetrics.
-	openMetrics bool
-	sysSeal     map[string]func(w http.ResponseWriter, r *http.Request, path string)
+	openMetrics   bool
+	cors          func() *cors.Policy
+	customHeaders map[string]map[string]string
+	sysSeal       map[string]func(w http.ResponseWriter, r *http.Request, path string)
 }
 
 // New returns the http.Handler serving /v1/ for c.
 func New(c Core, opts Options) http.Handler {
-	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger, metrics: opts.Metrics, openMetrics: opts.UnauthenticatedMetrics}
+	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger, metrics: opts.Metrics, openMetrics: opts.UnauthenticatedMetrics,
+		cors: opts.CORS, customHeaders: opts.CustomHeaders}
 	if a.maxBody == 0 {
 		a.maxBody = DefaultMaxRequestSize
 	}
@@ -96,10 +105,14 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer func() { a.metrics.ObserveRequest(r.Method, sw.code, time.Since(start)) }()
 		w = sw
 	}
+	if len(a.customHeaders) > 0 {
+		w = &customHeaderWriter{ResponseWriter: w, byStatus: a.customHeaders}
+	}
 	reqID := randid.UUID()
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "application/json")
+	setDefaultHeaders(w.Header(), r)
+	if a.applyCORS(w, r) {
+		return
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // logicalPath returns the request's path below /v1/, refusing anything that
@@ -51,7 +51,7 @@ func operation(r *http.Request) (logical.Operation, bool) {
 	switch r.Method {
 	case http.MethodGet:
 		if v := r.URL.Query().Get("list"); v != "" {
-			if b, _ := strconv.ParseBool(v); b {
+			if b, _ := parse.Bool(v); b {
 				return logical.ListOperation, true
 			}
 		}
@@ -84,8 +84,8 @@ func (a *api) newRequest(w http.ResponseWriter, r *http.Request, path string) (*
 		Connection:  &logical.Connection{RemoteAddr: r.RemoteAddr, TLS: r.TLS},
 	}
 	if v := r.Header.Get("X-Vault-Wrap-TTL"); v != "" {
-		ttl, err := parseDuration(v)
-		if err != nil || ttl <= 0 {
+		ttl, err := parse.Duration(v)
+		if err != nil || ttl <= 0 || ttl > maxWrapTTL {
 			return nil, badRequest("invalid wrap TTL: " + strconv.Quote(v))
 		}
 		req.WrapTTL = ttl
@@ -116,13 +116,5 @@ func (a *api) newRequest(w http.ResponseWriter, r *http.Request, path string) (*
 	return req, nil
 }
 
-// parseDuration accepts Go durations ("90s", "1h") and bare seconds ("90").
-func parseDuration(s string) (time.Duration, error) {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 0 || n > int64(100*365*24*time.Hour/time.Second) {
-			return 0, errors.New("out of range")
-		}
-		return time.Duration(n) * time.Second, nil
-	}
-	return time.ParseDuration(s)
-}
+// maxWrapTTL bounds a requested wrapping TTL.
+const maxWrapTTL = 100 * 365 * 24 * time.Hour

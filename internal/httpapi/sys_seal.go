@@ -231,7 +231,7 @@ func (a *api) handleLeader(w http.ResponseWriter, r *http.Request, _ string) {
 // error itself; it reports whether the caller should go on.
 func (a *api) decodeInto(w http.ResponseWriter, r *http.Request, v any) bool {
 	raw, err := a.readBody(w, r)
-	if err == nil && len(raw) > 0 {
+	if err == nil && !emptyBody(raw) {
 		if err = checkJSONShape(raw); err != nil {
 			err = badRequest("error parsing JSON: " + err.Error())
 		} else if json.Unmarshal(raw, v) != nil {

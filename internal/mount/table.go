@@ -178,7 +178,7 @@ func (t *Table) Entries() []*Entry {
 }
 
 // Save stores every entry under key.
-func (t *Table) Save(ctx context.Context, s storage.Store, key string) error {
+func (t *Table) Save(ctx context.Context, s storage.Writer, key string) error {
 	raw, err := json.Marshal(t.Entries())
 	if err != nil {
 		return err

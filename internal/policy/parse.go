@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/hcl/hcl/ast"
 	hclparser "github.com/hashicorp/hcl/hcl/parser"
 	"github.com/hashicorp/hcl/hcl/token"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // maxTextSize bounds the policy text Parse accepts; Vault policies are a few
@@ -425,40 +427,25 @@ func listElemPos(val ast.Node, i int) token.Pos {
 	return val.Pos()
 }
 
-// maxDurationSeconds keeps a count of seconds from overflowing a Duration.
-const maxDurationSeconds = int64(1<<63-1) / int64(time.Second)
-
-// durationValue reads a TTL written as seconds (3600, "3600") or a Go
-// duration string ("1h").
+// durationValue reads a TTL with Vault's duration rules (package parse):
+// seconds (3600, "3600"), a Go duration ("1h") or days ("30d").
 func durationValue(val ast.Node) (time.Duration, error) {
 	lit, ok := val.(*ast.LiteralType)
 	if !ok {
 		return 0, errorAt(val.Pos(), "expected a duration")
 	}
-	var d time.Duration
-	switch v := lit.Token.Value().(type) {
-	case int64:
-		if v < 0 || v > maxDurationSeconds {
-			return 0, errorAt(val.Pos(), "duration out of range")
-		}
-		d = time.Duration(v) * time.Second
-	case string:
-		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-			if secs < 0 || secs > maxDurationSeconds {
-				return 0, errorAt(val.Pos(), "duration out of range")
-			}
-			d = time.Duration(secs) * time.Second
-			break
-		}
-		var err error
-		if d, err = time.ParseDuration(v); err != nil {
-			return 0, errorAt(val.Pos(), "invalid duration %q", v)
-		}
+	v := lit.Token.Value()
+	switch v.(type) {
+	case int64, string:
 	default:
 		return 0, errorAt(val.Pos(), "expected a duration")
 	}
-	if d < 0 {
+	d, err := parse.NonNegativeDuration(v)
+	switch {
+	case errors.Is(err, parse.ErrNegative):
 		return 0, errorAt(val.Pos(), "duration must not be negative")
+	case err != nil:
+		return 0, errorAt(val.Pos(), "invalid duration %q", fmt.Sprint(v))
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -27,6 +28,23 @@ func TestWalkAndClear(t *testing.T) {
 	}
 	left, _ := s.List(ctx, "")
 	if want := []string{"a", "bx", "keep/"}; !reflect.DeepEqual(left, want) {
+		t.Fatalf("after Clear: %v, want %v", left, want)
+	}
+}
+
+// Clear commits in batches; more keys than one batch must all go.
+func TestClearManyKeys(t *testing.T) {
+	ctx := context.Background()
+	s := inmem.New()
+	for i := range 1500 {
+		_ = s.Put(ctx, &storage.Entry{Key: fmt.Sprintf("m/%d/k%d", i%7, i), Value: []byte("v")})
+	}
+	_ = s.Put(ctx, &storage.Entry{Key: "other", Value: []byte("v")})
+	if err := storage.Clear(ctx, s, "m/"); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := s.List(ctx, "")
+	if want := []string{"other"}; !reflect.DeepEqual(left, want) {
 		t.Fatalf("after Clear: %v, want %v", left, want)
 	}
 }

@@ -4,15 +4,23 @@ import (
 	"context"
 	"strings"
 
-	"github.com/tresorhq/tresor/internal/engine/kv"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/parse"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
 // MountUpdater runs a transaction over the storage of several mounts.
 type MountUpdater interface {
 	UpdateMounts(ctx context.Context, paths []string, fn func(txs []storage.Tx, entries []*mount.Entry, rels []string) error) error
+}
+
+// secretMover is a backend that can move its secrets, with their history,
+// to another mount of its kind inside one storage transaction (KV).
+type secretMover interface {
+	MoveSecretTo(ctx context.Context, src storage.Tx, srcPath string, to logical.Backend, dst storage.Tx, dstPath string, copy bool) error
+	// PolicyPath is the path below the mount a policy names for rel.
+	PolicyPath(rel string) string
 }
 
 // kvMove answers sys/kv/move (beyond Vault): move or copy a KV secret with
@@ -30,52 +38,36 @@ func (b *Backend) kvMove(ctx context.Context, req *logical.Request) (*logical.Re
 	if from == "" || to == "" {
 		return nil, logical.InvalidRequest("both 'from' and 'to' must be given")
 	}
-	copyOnly := isTrue(req.Data["copy"])
+	copyOnly := false
+	if v, ok := req.Data["copy"]; ok {
+		b, err := parse.Bool(v)
+		if err != nil {
+			return nil, logical.InvalidRequest("invalid value for copy: %s", err.Error())
+		}
+		copyOnly = b
+	}
 	err := b.core.UpdateMounts(ctx, []string{from, to}, func(txs []storage.Tx, entries []*mount.Entry, rels []string) error {
-		for _, e := range entries {
-			if e.Type != "kv" {
+		movers := make([]secretMover, len(entries))
+		for i, e := range entries {
+			m, ok := e.Backend.(secretMover)
+			if !ok {
 				return logical.InvalidRequest("%s is not a KV mount", e.Path)
 			}
+			movers[i] = m
 		}
-		sv, dv := kvVersion(entries[0]), kvVersion(entries[1])
 		if req.Token != nil && !req.Token.Root {
 			acl, err := b.core.TokenACL(ctx, req.ClientToken)
 			if err != nil {
 				return err
 			}
-			src, dst := kvPath(entries[0], sv, rels[0]), kvPath(entries[1], dv, rels[1])
+			src, dst := entries[0].Path+movers[0].PolicyPath(rels[0]), entries[1].Path+movers[1].PolicyPath(rels[1])
 			if !acl.Allowed(logical.ReadOperation, src, nil, 0).Allowed ||
 				(!copyOnly && !acl.Allowed(logical.DeleteOperation, src, nil, 0).Allowed) ||
 				!acl.Allowed(logical.CreateOperation, dst, nil, 0).Allowed {
 				return logical.ErrPermissionDenied
 			}
 		}
-		return kv.MoveSecret(ctx, txs[0], sv, rels[0], txs[1], dv, rels[1], copyOnly)
+		return movers[0].MoveSecretTo(ctx, txs[0], rels[0], entries[1].Backend, txs[1], rels[1], copyOnly)
 	})
 	return nil, err
-}
-
-func kvVersion(e *mount.Entry) int {
-	if e.Options["version"] == "2" {
-		return 2
-	}
-	return 1
-}
-
-// kvPath is the API path a policy names for a secret.
-func kvPath(e *mount.Entry, version int, rel string) string {
-	if version == 2 {
-		return e.Path + "data/" + rel
-	}
-	return e.Path + rel
-}
-
-func isTrue(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case string:
-		return x == "true" || x == "1"
-	}
-	return false
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
+	"github.com/tresorhq/tresor/internal/parse"
 	"github.com/tresorhq/tresor/internal/randid"
 )
 
@@ -57,32 +57,17 @@ func decode(req *logical.Request, v any) error {
 	return nil
 }
 
-// parseTTL accepts seconds (number or numeric string) and Go durations
-// ("1h", "768h"), as Vault does. "system" or "" means unset (0).
+// parseTTL reads a mount TTL with Vault's rules (package parse); "system"
+// or "" means unset (0), and negative values are refused.
 func parseTTL(field string, v any) (time.Duration, error) {
-	if n, ok := v.(json.Number); ok {
-		v = n.String()
-	}
-	switch x := v.(type) {
-	case nil:
+	if s, ok := v.(string); ok && strings.TrimSpace(s) == "system" {
 		return 0, nil
-	case float64:
-		if x < 0 {
-			break
-		}
-		return time.Duration(x) * time.Second, nil
-	case string:
-		if x == "" || x == "system" {
-			return 0, nil
-		}
-		if n, err := strconv.ParseInt(x, 10, 64); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second, nil
-		}
-		if d, err := time.ParseDuration(x); err == nil && d >= 0 {
-			return d, nil
-		}
 	}
-	return 0, logical.InvalidRequest("invalid duration for %s: %v", field, v)
+	d, err := parse.NonNegativeDuration(v)
+	if err != nil {
+		return 0, logical.InvalidRequest("invalid duration for %s: %v", field, v)
+	}
+	return d, nil
 }
 
 func (t *tuneInput) apply(e *mount.Entry) error {

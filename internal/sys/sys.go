@@ -24,6 +24,7 @@ type Core interface {
 	Leaser
 	Quotas
 	MountUpdater
+	CORSConfigurer
 	Metrics() *telemetry.Metrics
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
@@ -47,6 +48,8 @@ func New(c Core) *Backend {
 		"rotate":     {logical.UpdateOperation: b.rotate},
 		"key-status": {logical.ReadOperation: b.keyStatus},
 		"remount":    {logical.UpdateOperation: b.mounts.remount},
+		"config/cors": {logical.ReadOperation: b.corsConfig, logical.UpdateOperation: b.corsConfig,
+			logical.DeleteOperation: b.corsConfig},
 		"internal/ui/mounts": {logical.ReadOperation: func(context.Context, *logical.Request) (*logical.Response, error) {
 			return b.mounts.uiMounts(), nil
 		}},

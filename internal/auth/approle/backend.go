@@ -102,16 +102,5 @@ func mac(key []byte, value string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// newUUID returns a random (version 4) UUID, the form of Vault's role and
-// secret IDs.
-func newUUID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 const help = `The AppRole auth method lets machines and applications authenticate
 with a role ID and a secret ID issued for that role.`

@@ -8,6 +8,7 @@ import (
 	"github.com/tresorhq/tresor/internal/auth/tokenfields"
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -145,7 +146,7 @@ func (b *Backend) writeRole(ctx context.Context, req *framework.Request) (*logic
 	if err != nil {
 		return nil, err
 	}
-	newRoleID := newUUID() // drawn outside the transaction, which may be retried
+	newRoleID := randid.UUID() // drawn outside the transaction, which may be retried
 	return nil, req.Storage.Update(ctx, func(tx storage.Tx) error {
 		ro, err := loadRole(ctx, tx, name)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/tresorhq/tresor/internal/auth/tokenfields"
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/randid"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -61,7 +62,7 @@ type secretIDIn struct {
 }
 
 func (b *Backend) generateSecretID(ctx context.Context, req *framework.Request) (*logical.Response, error) {
-	return b.issueSecretID(ctx, req, newUUID())
+	return b.issueSecretID(ctx, req, randid.UUID())
 }
 
 func (b *Backend) customSecretID(ctx context.Context, req *framework.Request) (*logical.Response, error) {
@@ -133,7 +134,7 @@ func (b *Backend) issueSecretID(ctx context.Context, req *framework.Request, sec
 // limits.
 func (ro *role) newSecretID(in secretIDIn, now time.Time) (*secretID, error) {
 	s := &secretID{
-		Accessor:        newUUID(),
+		Accessor:        randid.UUID(),
 		NumUses:         ro.SecretIDNumUses,
 		TTL:             ro.SecretIDTTL,
 		CreationTime:    now,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // Vault's lockout defaults.
@@ -198,31 +200,18 @@ func lockoutFromOptions(opts map[string]string) (LockoutConfig, error) {
 		if !ok {
 			continue
 		}
-		d, err := parseDuration(v)
+		d, err := parse.NonNegativeDuration(v)
 		if err != nil {
 			return cfg, fmt.Errorf("userpass: option %s: %w", key, err)
 		}
 		*dst = d
 	}
 	if v, ok := opts["lockout_disable"]; ok {
-		d, err := strconv.ParseBool(strings.TrimSpace(v))
+		d, err := parse.Bool(v)
 		if err != nil {
 			return cfg, fmt.Errorf("userpass: option lockout_disable: want true or false")
 		}
 		cfg.Disable = d
 	}
 	return cfg, nil
-}
-
-// parseDuration accepts "15m" or a number of seconds.
-func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("want a duration such as \"15m\" or a number of seconds")
-	}
-	return d, nil
 }

@@ -2,7 +2,9 @@ package kv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/framework"
@@ -42,6 +44,50 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 		return nil, fmt.Errorf("kv: %w", err)
 	}
 	return b, nil
+}
+
+// HandleRequest serves req. On a version 2 mount, a path outside its API
+// (a 0.x tutorial's "secret/foo" instead of "secret/data/foo") gets a 404
+// that says where the secrets are and which CLI command to use.
+func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	resp, err := b.Backend.HandleRequest(ctx, req)
+	if b.version == 2 && errors.Is(err, logical.ErrUnsupportedPath) && !IsV2APIPath(req.Path) {
+		return nil, &logical.Error{Kind: logical.KindNotFound, Messages: []string{fmt.Sprintf(
+			"unsupported path: %s is a KV version 2 mount, whose secrets are read and written under %sdata/ "+
+				"(this is not a KV version 2 API path); with the CLI, use \"kv %s\"",
+			req.MountPoint, req.MountPoint, cliVerb(req.Operation))}}
+	}
+	return resp, err
+}
+
+// v2Prefixes are the first path segments of the KV version 2 API.
+var v2Prefixes = []string{"data", "metadata", "delete", "undelete", "destroy", "subkeys", "config"}
+
+// IsV2APIPath reports whether p, relative to a KV version 2 mount, starts
+// with one of the version 2 API's segments.
+func IsV2APIPath(p string) bool {
+	first, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	for _, v := range v2Prefixes {
+		if first == v {
+			return true
+		}
+	}
+	return false
+}
+
+// cliVerb is the kv subcommand that does op.
+func cliVerb(op logical.Operation) string {
+	switch op {
+	case logical.ReadOperation:
+		return "get"
+	case logical.ListOperation:
+		return "list"
+	case logical.DeleteOperation:
+		return "delete"
+	case logical.PatchOperation:
+		return "patch"
+	}
+	return "put"
 }
 
 // Version is the KV version the backend serves: 1 or 2.

@@ -57,7 +57,10 @@ func TestDataErrors(t *testing.T) {
 		"empty path":           {logical.ReadOperation, "data/", nil, logical.KindNotFound, "unsupported path"},
 		"dot segment":          {logical.UpdateOperation, "data/a/../b", secret("a", 1), logical.KindNotFound, "unsupported path"},
 		"list data":            {logical.ListOperation, "data/", nil, logical.KindUnsupported, ""},
-		"unknown endpoint":     {logical.ReadOperation, "nope/x", nil, logical.KindNotFound, "unsupported path"},
+		"unknown endpoint":     {logical.ReadOperation, "nope/x", nil, logical.KindNotFound, v2PathMessage("get")},
+		"0.x write":            {logical.UpdateOperation, "digitalocean-api-key", map[string]any{"value": "x"}, logical.KindNotFound, v2PathMessage("put")},
+		"0.x list":             {logical.ListOperation, "", nil, logical.KindNotFound, v2PathMessage("list")},
+		"0.x delete":           {logical.DeleteOperation, "app/db", nil, logical.KindNotFound, v2PathMessage("delete")},
 		"patch missing secret": {logical.PatchOperation, "data/nope", secret("a", 1), logical.KindNotFound, "Not Found"},
 		"no versions given":    {logical.UpdateOperation, "delete/k", map[string]any{}, logical.KindInvalidRequest, "no version number provided"},
 		"bad versions":         {logical.UpdateOperation, "destroy/k", map[string]any{"versions": "one"}, logical.KindInvalidRequest, `invalid value for field "versions": expected a list of integers`},
@@ -66,6 +69,12 @@ func TestDataErrors(t *testing.T) {
 		_, err := h.do(tc.op, tc.path, tc.data)
 		wantErr(t, name, err, tc.kind, tc.msg)
 	}
+}
+
+// v2PathMessage is the 404 for a path outside the KV v2 API on secret/.
+func v2PathMessage(verb string) string {
+	return `unsupported path: secret/ is a KV version 2 mount, whose secrets are read and written under secret/data/ ` +
+		`(this is not a KV version 2 API path); with the CLI, use "kv ` + verb + `"`
 }
 
 func TestDeleteUndeleteDestroy(t *testing.T) {

@@ -58,7 +58,7 @@ func newHarnessOn(t *testing.T, version string, s storage.Store) *harness {
 }
 
 func (h *harness) do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
-	return h.b.HandleRequest(context.Background(), &logical.Request{Operation: op, Path: path, Data: data, Storage: h.s})
+	return h.b.HandleRequest(context.Background(), &logical.Request{Operation: op, Path: path, Data: data, Storage: h.s, MountPoint: "secret/"})
 }
 
 // must runs a request that has to succeed.

@@ -200,3 +200,24 @@ func destinationErr(found bool, err error) error {
 	}
 	return nil
 }
+
+// MoveSecretTo moves (or, with copy, copies) the secret at srcPath, read
+// through src, to dstPath of the KV mount served by to, written through
+// dst: sys/kv/move finds this method by type assertion, so the system
+// backend needs to know nothing of KV's storage layout.
+func (b *Backend) MoveSecretTo(ctx context.Context, src storage.Tx, srcPath string, to logical.Backend, dst storage.Tx, dstPath string, copy bool) error {
+	d, ok := to.(*Backend)
+	if !ok {
+		return logical.InvalidRequest("the destination is not a KV mount")
+	}
+	return MoveSecret(ctx, src, b.version, srcPath, dst, d.version, dstPath, copy)
+}
+
+// PolicyPath is the path below the mount that a policy names for the
+// secret at rel: "data/<rel>" on version 2.
+func (b *Backend) PolicyPath(rel string) string {
+	if b.version == 2 {
+		return "data/" + rel
+	}
+	return rel
+}

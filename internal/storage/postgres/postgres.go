@@ -49,6 +49,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tresorhq/tresor/internal/storage"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // ErrConfig is returned by Open when the storage stanza is unusable: no
@@ -110,7 +112,7 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 		return nil, fmt.Errorf("%w: connection_url is required (or set %s)", ErrConfig, envConnectionURL)
 	}
 	if v := conf["ha_enabled"]; v != "" {
-		ha, err := strconv.ParseBool(v)
+		ha, err := parse.Bool(v)
 		if err != nil {
 			return nil, fmt.Errorf("%w: ha_enabled %q is not a boolean", ErrConfig, v)
 		}
