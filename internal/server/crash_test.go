@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,29 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if testing.Short() {
 		cycles = 3
 	}
+	if lost := crashCycles(t, cycles, false); lost != "" {
+		t.Fatal(lost)
+	}
+}
+
+// TestCrashHarnessSeesLostWrites is the crash test's negative control: the
+// same harness over storage that loses a cycle's writes (the data file
+// rolled back to its state before the cycle, as a disk that acknowledged
+// writes it never kept would leave it) must report the loss. Without it, a
+// green crash test could come from a harness that checks nothing.
+func TestCrashHarnessSeesLostWrites(t *testing.T) {
+	if lost := crashCycles(t, 1, true); lost == "" {
+		t.Fatal("the crash harness reported no loss over storage that lost every write of the cycle")
+	} else {
+		t.Logf("reported as it must: %s", lost)
+	}
+}
+
+// crashCycles runs the crash harness and returns the first acknowledged
+// write found missing after a restart ("" when none is). With loseWrites,
+// the data file is put back as it was before each cycle while the server
+// is down.
+func crashCycles(t *testing.T, cycles int, loseWrites bool) string {
 	p := newProc(t)
 	p.start()
 	c := p.client("")
@@ -59,7 +83,14 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	var mu sync.Mutex
 	ctx := context.Background()
+	dbFile := filepath.Join(p.dataDir, "tresor.db")
 	for cycle := 0; cycle < cycles; cycle++ {
+		var before []byte
+		if loseWrites {
+			if before, err = os.ReadFile(dbFile); err != nil {
+				t.Fatal(err)
+			}
+		}
 		stop := make(chan struct{})
 		var killing atomic.Bool
 		progress := make([]atomic.Int64, writers) // writes acknowledged this cycle
@@ -112,6 +143,11 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			t.Fatalf("cycle %d: writers failed; server output:\n%s", cycle, p.logs)
 		}
 
+		if loseWrites {
+			if err := os.WriteFile(dbFile, before, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		p.start()
 		c = p.client(init.RootToken)
 		unseal(t, c, init.Keys[0])
@@ -120,7 +156,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			for version, want := range acked[w] {
 				got, err := kv.GetVersion(ctx, fmt.Sprintf("w%d", w), version)
 				if err != nil || got.Data["v"] != want {
-					t.Fatalf("cycle %d: writer %d version %d: got %v (%v), want %q", cycle, w, version, got, err, want)
+					return fmt.Sprintf("cycle %d: writer %d version %d: got %v (%v), want %q", cycle, w, version, got, err, want)
 				}
 			}
 		}
@@ -133,4 +169,5 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if total == 0 {
 		t.Fatal("no write was ever acknowledged")
 	}
+	return ""
 }
