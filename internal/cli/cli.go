@@ -196,6 +196,7 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 		newAuditDisableCommand,
 		newRunCommand,
 		newInjectCommand,
+		newAgentCommand,
 	}
 	for _, v := range legacyVerbs {
 		cmds = append(cmds, legacyConstructor(v))
