@@ -181,7 +181,7 @@ func (a *Agent) setupAuth() error {
 	var m Method
 	switch aa.Method.Type {
 	case "approle":
-		remove := false
+		remove := true // Vault Agent's default
 		switch v := aa.Method.Config["remove_secret_id_file_after_reading"].(type) {
 		case bool:
 			remove = v
