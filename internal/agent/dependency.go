@@ -148,14 +148,15 @@ func (e *RefError) Unwrap() error { return e.Err }
 // its KV version) once from sys/internal/ui/mounts, as the vault CLI's kv
 // commands do, and reuses it for every path below that mount.
 type Resolver struct {
-	client *api.Client
-	mu     sync.Mutex
-	mounts map[string]bool // mount path ("secret/") → KV v2
+	client   *api.Client
+	mu       sync.Mutex
+	mounts   map[string]bool          // mount path ("secret/") → KV v2
+	inflight map[string]chan struct{} // first path segment → lookup under way
 }
 
 // NewResolver returns a resolver asking through client.
 func NewResolver(client *api.Client) *Resolver {
-	return &Resolver{client: client, mounts: map[string]bool{}}
+	return &Resolver{client: client, mounts: map[string]bool{}, inflight: map[string]chan struct{}{}}
 }
 
 // Bind resolves refs concurrently (one mount lookup per unknown mount).
@@ -182,6 +183,29 @@ func (r *Resolver) Bind(ctx context.Context, refs []Ref) ([]Binding, error) {
 }
 
 func (r *Resolver) bind(ctx context.Context, ref Ref) (Binding, error) {
+	// References under one first segment usually share a mount: let one
+	// of them ask, and the others use the answer.
+	first, _, _ := strings.Cut(ref.Path, "/")
+	r.mu.Lock()
+	wait, busy := r.inflight[first]
+	if !busy {
+		r.inflight[first] = make(chan struct{})
+	}
+	r.mu.Unlock()
+	if busy {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return Binding{}, ctx.Err()
+		}
+	} else {
+		defer func() {
+			r.mu.Lock()
+			close(r.inflight[first])
+			delete(r.inflight, first)
+			r.mu.Unlock()
+		}()
+	}
 	mount, v2, known := r.known(ref.Path)
 	if !known {
 		var err error

@@ -191,3 +191,40 @@ func TestInjectCommand(t *testing.T) {
 		t.Fatal("wrote a file despite a failed reference")
 	}
 }
+
+func TestAgentCommandExitAfterAuth(t *testing.T) {
+	srv := secretServer(t)
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "in-token")
+	if err := os.WriteFile(tokFile, []byte(srv.RootToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sink := filepath.Join(dir, "sink")
+	conf := filepath.Join(dir, "agent.json")
+	// JSON, with the vault address coming from VAULT_ADDR.
+	if err := os.WriteFile(conf, []byte(`{
+  "auto_auth": {
+    "method": {"token_file": {"config": {"token_file_path": "`+tokFile+`"}}},
+    "sink": [{"file": {"config": {"path": "`+sink+`"}}}]
+  },
+  "telemetry": {"disable_hostname": true}
+}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runWithEnv(t, map[string]string{"VAULT_ADDR": srv.Addr}, "agent", "-config="+conf, "-exit-after-auth")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(sink); string(got) != srv.RootToken {
+		t.Errorf("sink holds %q", got)
+	}
+	if !strings.Contains(r.stderr, "telemetry: accepted and ignored") || strings.Contains(r.stderr, srv.RootToken) {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+
+	bad := filepath.Join(dir, "bad.hcl")
+	_ = os.WriteFile(bad, []byte(`auto_auth { method "kubernetes" {} }`), 0o600)
+	if r := runWithEnv(t, map[string]string{"VAULT_ADDR": srv.Addr}, "agent", "-config="+bad); r.code != 1 || !strings.Contains(r.stderr, "not supported") {
+		t.Errorf("bad config: exit %d stderr %s", r.code, r.stderr)
+	}
+}
