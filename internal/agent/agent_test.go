@@ -331,3 +331,65 @@ template {
 }
 
 func encodeKey(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
+
+// runAgent runs a configuration to its end and returns its status.
+func runAgent(t *testing.T, text string) (code int, logs string, err error) {
+	t.Helper()
+	cfg, err := agent.ParseConfig([]byte(text))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	buf := &syncBuffer{}
+	a, err := agent.New(cfg, agent.Options{
+		Stdout: buf, Stderr: buf, Logger: newLogger(buf),
+		Getenv:     func(k string) string { return map[string]string{"VAULT_TOKEN": "", "PATH": os.Getenv("PATH")}[k] },
+		Environ:    []string{"PATH=" + os.Getenv("PATH")},
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code, err = a.Run(ctx)
+	if ctx.Err() != nil {
+		t.Fatalf("agent still running after 20s; log:\n%s", buf.String())
+	}
+	return code, buf.String(), err
+}
+
+func TestAgentExitsWithChildStatus(t *testing.T) {
+	s, _ := testServer(t, time.Hour, "")
+	tokFile := filepath.Join(t.TempDir(), "token")
+	_ = os.WriteFile(tokFile, []byte(s.RootToken), 0o600)
+	code, logs, err := runAgent(t, fmt.Sprintf(`
+vault { address = %q }
+auto_auth { method "token_file" { config = { token_file_path = %q } } }
+env_template "USER_NAME" { contents = "{{ with secret \"secret/data/app\" }}{{ .Data.data.user }}{{ end }}" }
+exec { command = ["sh", "-c", "test \"$USER_NAME\" = ann && exit 3"] }
+`, s.Addr, tokFile))
+	if err != nil || code != 3 {
+		t.Fatalf("agent = %d, %v; want the child's 3\n%s", code, err, logs)
+	}
+}
+
+func TestAgentExitOnRetryFailure(t *testing.T) {
+	s, _ := testServer(t, time.Hour, "")
+	tokFile := filepath.Join(t.TempDir(), "token")
+	_ = os.WriteFile(tokFile, []byte(s.RootToken), 0o600)
+	code, logs, err := runAgent(t, fmt.Sprintf(`
+vault {
+  address = %q
+  retry { num_retries = 2 }
+}
+auto_auth { method "token_file" { config = { token_file_path = %q } } }
+template_config { exit_on_retry_failure = true }
+template {
+  contents    = "{{ with secret \"secret/data/missing\" }}{{ .Data.data.x }}{{ end }}"
+  destination = %q
+}
+`, s.Addr, tokFile, filepath.Join(t.TempDir(), "out")))
+	if err == nil || code == 0 || !strings.Contains(err.Error(), "secret/data/missing") {
+		t.Fatalf("agent = %d, %v; want a failure naming the path\n%s", code, err, logs)
+	}
+}
