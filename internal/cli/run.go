@@ -62,12 +62,13 @@ Usage: tresor run [options] -- COMMAND [ARGS...]
 				"Keep the secrets fresh (every -interval, renewing leases) and "+
 					"restart COMMAND when a value changes.")
 			g.durationVar(&interval, "interval", 5*time.Minute,
-				"How often -watch re-reads secrets that have no lease.")
+				"How often -watch re-reads secrets that have no lease (default 5m).")
 			g.boolVar(&mask, "mask", false,
 				"Replace secret values COMMAND prints on stdout or stderr by "+
 					"\""+agent.Concealed+"\" (values shorter than 4 bytes are left).")
 			g.durationVar(&grace, "grace", 5*time.Second,
-				"How long a restarted COMMAND may take to stop before it is killed.")
+				"How long a restarted COMMAND may take to stop after SIGTERM before "+
+					"it is killed (default 5s).")
 		},
 		run: func(c *command, args []string) int {
 			if len(args) > 0 && args[0] == "--" {
