@@ -116,10 +116,11 @@ func Run(ctx context.Context, client *api.Client, opts RunOptions) (int, error) 
 			}
 			env = newEnv
 			log.Info("secret rotated; restarting the command", "references", strings.Join(refs.Rotated(changed), ", "))
+			// The old values stay masked too: output may still mention them.
 			for _, m := range masks {
-				m.SetSecrets(append(values, newValues...))
+				m.SetSecrets(append(append([]string(nil), values...), newValues...))
 			}
-			values = append(values, newValues...)
+			values = newValues
 			if err := child.Restart(env); err != nil {
 				return 1, fmt.Errorf("restarting %s: %w", opts.Command[0], err)
 			}
