@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -91,7 +92,16 @@ Usage: tresor run [options] -- COMMAND [ARGS...]
 				}
 				env = append(env, vars...)
 			}
-			client, keeper, code := c.agentClient()
+			var (
+				client *api.Client
+				keeper *agent.Keeper
+				code   int
+			)
+			if hasRefs(env) {
+				client, keeper, code = c.agentClient()
+			} else {
+				client, code = c.clientOrFail() // nothing to resolve: no login needed
+			}
 			if code != exitOK {
 				return code
 			}
@@ -125,6 +135,15 @@ Usage: tresor run [options] -- COMMAND [ARGS...]
 			return status
 		},
 	}
+}
+
+func hasRefs(env []string) bool {
+	for _, kv := range env {
+		if _, v, _ := strings.Cut(kv, "="); agent.IsRef(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // environ is the environment given to Main.
