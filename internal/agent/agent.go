@@ -205,8 +205,12 @@ func (a *Agent) setupAuth() error {
 	case "cert":
 		var tlsCfg *api.TLSConfig
 		if conf("client_cert") != "" {
+			ca := conf("ca_cert")
+			if ca == "" {
+				ca = a.cfg.Vault.CACert
+			}
 			tlsCfg = &api.TLSConfig{
-				CACert: conf("ca_cert"), ClientCert: conf("client_cert"), ClientKey: conf("client_key"),
+				CACert: ca, CAPath: a.cfg.Vault.CAPath, ClientCert: conf("client_cert"), ClientKey: conf("client_key"),
 				Insecure: a.cfg.Vault.TLSSkipVerify,
 			}
 		}

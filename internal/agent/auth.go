@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,7 +167,11 @@ func (m Cert) Login(ctx context.Context, client *api.Client) (*api.Secret, error
 		return nil, err
 	}
 	if m.TLS != nil {
+		// A transport of its own: the clone's would be shared with client.
 		cfg := client.CloneConfig()
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		cfg.HttpClient = &http.Client{Transport: transport, Timeout: 60 * time.Second}
 		if err := cfg.ConfigureTLS(m.TLS); err != nil {
 			return nil, fmt.Errorf("cert: %w", err)
 		}
