@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -102,6 +103,10 @@ func New(cfg *Config, opts Options) (*Agent, error) {
 		ft := &fileTemplate{cfg: tc, tmpl: t}
 		if b, err := os.ReadFile(tc.Destination); err == nil {
 			ft.last = b
+			// Unset perms keep those of the file already there, as Vault does.
+			if fi, err := os.Stat(tc.Destination); err == nil && ft.cfg.Perms == 0 {
+				ft.cfg.Perms = fi.Mode().Perm()
+			}
 		}
 		a.files = append(a.files, ft)
 	}
@@ -307,6 +312,11 @@ func (a *Agent) render(ctx context.Context) (envChanged bool, err error) {
 		perms := ft.cfg.Perms
 		if perms == 0 {
 			perms = 0o644
+		}
+		// create_dest_dirs, true by default in Vault.
+		if derr := os.MkdirAll(filepath.Dir(ft.cfg.Destination), 0o755); derr != nil {
+			errs = append(errs, derr)
+			continue
 		}
 		if werr := writeAtomic(ft.cfg.Destination, r.Output, perms); werr != nil {
 			a.log.Error("writing template failed", "destination", ft.cfg.Destination, "error", werr)
