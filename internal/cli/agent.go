@@ -67,11 +67,16 @@ Usage: tresor agent -config=FILE [options]
 			signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 			defer signal.Stop(sigs)
 			a, err := agent.New(cfg, agent.Options{
-				Stdin:         c.s.env.Stdin,
-				Stdout:        c.s.stdout,
-				Stderr:        c.s.stderr,
-				Logger:        log,
-				Getenv:        c.s.env.Getenv,
+				Stdin:  c.s.env.Stdin,
+				Stdout: c.s.stdout,
+				Stderr: c.s.stderr,
+				Logger: log,
+				Getenv: func(k string) string {
+					if suffix, ok := strings.CutPrefix(k, "VAULT_"); ok {
+						return c.s.getenv(suffix) // TRESOR_ADDR wins over VAULT_ADDR
+					}
+					return c.s.env.Getenv(k)
+				},
 				Environ:       c.s.environ(),
 				ExitAfterAuth: exitAfterAuth,
 				Signals:       sigs,
