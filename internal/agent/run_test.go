@@ -274,3 +274,33 @@ func TestWatcherRenewsLeases(t *testing.T) {
 		t.Fatal("no change reported")
 	}
 }
+
+// TestRunWatchReplacesLeasedCredentials: dynamic credentials (1s leases,
+// 3s max TTL) are renewed, then replaced before the max TTL, and the
+// command restarted with the new ones.
+func TestRunWatchReplacesLeasedCredentials(t *testing.T) {
+	s, eng := testServer(t, time.Second, "3s")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = agent.Run(ctx, s.Client, agent.RunOptions{
+			Env:      []string{"PATH=" + os.Getenv("PATH"), "DB_USER=dso://db/creds/app#username", "DIR=" + dir},
+			Command:  []string{"sh", "-c", `echo "$DB_USER" >> "$DIR/seen"; exec sleep 60`},
+			Watch:    true,
+			Interval: time.Hour,
+			Grace:    2 * time.Second,
+		})
+	}()
+	seen := func() string { b, _ := os.ReadFile(filepath.Join(dir, "seen")); return string(b) }
+	waitFor(t, 15*time.Second, "a restart with new credentials", func() bool {
+		return strings.HasPrefix(seen(), "v-creds-app-1\nv-creds-app-2\n")
+	})
+	if eng.renews.Load() == 0 {
+		t.Error("the lease was never renewed before being replaced")
+	}
+	cancel()
+	<-done
+}
