@@ -18,6 +18,7 @@ func main() {
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
 		Getenv:  os.Getenv,
+		Environ: os.Environ,
 		HomeDir: home,
 		Server:  server.Main,
 	})

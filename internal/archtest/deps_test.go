@@ -91,11 +91,17 @@ func TestDependencyRules(t *testing.T) {
 		},
 		{
 			"the CLI and the load generator are API clients",
-			func(p string) bool {
-				return under(p, "internal/cli") || under(p, "internal/bench") || under(p, "internal/agent")
-			},
+			func(p string) bool { return under(p, "internal/cli") || under(p, "internal/bench") },
 			func(imp string) bool {
-				return imp == "internal/version" || imp == "internal/bench" || imp == "internal/parse"
+				return imp == "internal/version" || imp == "internal/bench" || imp == "internal/agent" ||
+					imp == "internal/parse"
+			},
+		},
+		{
+			"the agent is an API client: no server package, not even the CLI",
+			func(p string) bool { return under(p, "internal/agent") },
+			func(imp string) bool {
+				return imp == "internal/version" || under(imp, "internal/agent") || imp == "internal/parse"
 			},
 		},
 	}

@@ -43,6 +43,9 @@ type command struct {
 	// hideFlags leaves the flags out of the help text, for a group whose
 	// flags serve only a legacy form (auth).
 	hideFlags bool
+	// rawArgs passes the arguments after the flags on untouched, for
+	// commands that run another program (run).
+	rawArgs bool
 
 	address    string
 	caCert     string
@@ -88,6 +91,9 @@ func (c *command) Run(args []string) int {
 		return exitLocal
 	}
 	rest, notFlags := trailingArgs(set.fs.Args())
+	if c.rawArgs {
+		rest, notFlags = set.fs.Args(), nil
+	}
 	if len(notFlags) > 0 && c.format == "table" {
 		fmt.Fprintf(c.s.stderr, "Flags must come before positional arguments; "+
 			"these were taken as arguments, not flags: [%s]\n", strings.Join(notFlags, ","))

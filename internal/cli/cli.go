@@ -69,6 +69,9 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// Getenv looks up an environment variable; nil means an empty environment.
 	Getenv func(string) string
+	// Environ lists the whole environment as KEY=VALUE, for commands that
+	// start a program with it (run, agent); nil means an empty environment.
+	Environ func() []string
 	// HomeDir holds the token file (.vault-token); empty disables it.
 	HomeDir string
 	// Server runs "tresor server"; nil when the binary has no server built in.
@@ -191,6 +194,9 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 		newAuditEnableCommand,
 		newAuditListCommand,
 		newAuditDisableCommand,
+		newRunCommand,
+		newInjectCommand,
+		newAgentCommand,
 	}
 	for _, v := range legacyVerbs {
 		cmds = append(cmds, legacyConstructor(v))
