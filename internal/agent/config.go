@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // Config is Vault Agent's configuration, the part Tresor's agent acts on.
@@ -409,20 +411,11 @@ func (d *decoder) str(p *string) func(any) {
 
 func (d *decoder) boolean(p *bool) func(any) {
 	return func(v any) {
-		switch v := v.(type) {
-		case bool:
-			*p = v
-		case string:
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				d.fail("want a boolean, got %q", v)
-			}
-			*p = b
-		case int:
-			*p = v != 0
-		default:
-			d.fail("want a boolean, got %T", v)
+		b, err := parse.Bool(v)
+		if err != nil {
+			d.fail("want a boolean, got %v", v)
 		}
+		*p = b
 	}
 }
 
@@ -470,30 +463,15 @@ func (d *decoder) mode(p *os.FileMode) func(any) {
 	}
 }
 
-// duration takes "5m" or a number of seconds.
+// duration reads durations with the server's rules (package parse): "5m",
+// "1d" or a number of seconds, never negative.
 func (d *decoder) duration(p *time.Duration) func(any) {
 	return func(v any) {
-		switch v := v.(type) {
-		case int:
-			*p = time.Duration(v) * time.Second
-		case float64:
-			*p = time.Duration(v * float64(time.Second))
-		case string:
-			if n, err := strconv.Atoi(v); err == nil {
-				*p = time.Duration(n) * time.Second
-				return
-			}
-			dur, err := time.ParseDuration(v)
-			if err != nil {
-				d.fail("want a duration, got %q", v)
-			}
-			*p = dur
-		default:
-			d.fail("want a duration, got %T", v)
+		dur, err := parse.NonNegativeDuration(v)
+		if err != nil {
+			d.fail("want a duration, got %v: %v", v, err)
 		}
-		if *p < 0 {
-			d.fail("negative duration")
-		}
+		*p = dur
 	}
 }
 
