@@ -3,8 +3,6 @@ package userpass
 import (
 	"context"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
 )
@@ -54,7 +52,7 @@ func (b *Backend) login(ctx context.Context, req *framework.Request) (*logical.R
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || u == nil {
+	if b.compare(hash, []byte(in.Password)) != nil || u == nil {
 		b.lockout.fail(name, b.now())
 		return nil, errInvalidCredentials
 	}
