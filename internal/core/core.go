@@ -293,6 +293,7 @@ func (c *Core) sealLocked() {
 	}
 	c.tokens.Stop()
 	c.leases.Stop()
+	c.closeBackends()
 	c.createdBefore.Add(c.tokens.Created())
 	if c.audit != nil {
 		_ = c.audit.Close()

@@ -231,6 +231,7 @@ func (c *Core) Unmount(ctx context.Context, path string) error {
 		_ = c.mounts.Add(e)
 		return err
 	}
+	closeBackend(ctx, c, e)
 	if err := storage.Clear(ctx, e.View, ""); err != nil {
 		c.logger.Error("clearing unmounted storage", "path", path, "error", err)
 	}
@@ -352,4 +353,26 @@ func (c *Core) UpdateMounts(ctx context.Context, paths []string, fn func(txs []s
 		}
 		return fn(txs, entries, rels)
 	})
+}
+
+// closeBackend releases what e's backend holds (logical.Closer), once it
+// serves no more requests.
+func closeBackend(ctx context.Context, c *Core, e *mount.Entry) {
+	if cl, ok := e.Backend.(logical.Closer); ok {
+		if err := cl.Close(ctx); err != nil {
+			c.logger.Warn("closing backend", "path", e.Path, "error", err)
+		}
+	}
+}
+
+// closeBackends closes every mounted backend; called when sealing.
+func (c *Core) closeBackends() {
+	if c.mounts == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, e := range c.mounts.Entries() {
+		closeBackend(ctx, c, e)
+	}
 }
