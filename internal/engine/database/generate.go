@@ -3,9 +3,9 @@ package database
 import (
 	"crypto/rand"
 	"fmt"
+	"net/url"
 	"strings"
 	"text/template"
-	"net/url"
 	"time"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the "mysql" database/sql driver
-	_ "github.com/jackc/pgx/v5/stdlib"  // the "pgx" database/sql driver
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
 // dialect is what differs between the database plugins: the driver, how
