@@ -171,6 +171,17 @@ func (b *Backend) setPool(name string, p *pool) {
 	}
 }
 
+// failure is dbError for a statement that failed: when the database does
+// not answer a ping either, the error says the connection is the problem.
+func failure(ctx context.Context, p *pool, what string, err error, secrets ...string) error {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if perr := p.db.PingContext(pctx); perr != nil && ctx.Err() == nil {
+		return dbError(p, what+": cannot connect to the database", perr, secrets...)
+	}
+	return dbError(p, what, err, secrets...)
+}
+
 // dbError is the client-visible form of a database failure: a 400 with
 // the database's message, minus the secrets given and the connection's
 // password.

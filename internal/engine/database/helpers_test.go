@@ -68,7 +68,7 @@ func newServer(t testing.TB) (*servertest.Server, string) {
 
 // persistentServer starts a Tresor over bolt storage in dir: a new one
 // (initialised) when key is nil, else one unsealed with key. stop ends it.
-func persistentServer(t *testing.T, dir string, key string) (c *api.Client, unsealKey string, stop func()) {
+func persistentServer(t *testing.T, dir, key, root string) (c *api.Client, unsealKey, rootToken string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var srv *servertest.Server
@@ -86,17 +86,14 @@ func persistentServer(t *testing.T, dir string, key string) (c *api.Client, unse
 	}()
 	<-done
 	c = srv.Client
-	unsealKey = key
 	if key == "" {
-		unsealKey = srv.UnsealKeys[0]
-	} else {
-		if _, err := c.Sys().Unseal(key); err != nil {
-			t.Fatal(err)
-		}
-		// The root token is not kept; a new one is not needed: tests make
-		// their own below.
+		return c, srv.UnsealKeys[0], srv.RootToken, cancel
 	}
-	return c, unsealKey, cancel
+	if _, err := c.Sys().Unseal(key); err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(root)
+	return c, key, root, cancel
 }
 
 // eventually polls cond every 100 ms for up to limit; it fails with msg.

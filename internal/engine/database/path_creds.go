@@ -60,7 +60,7 @@ func (b *Backend) readCreds(ctx context.Context, req *framework.Request) (*logic
 				b.logger.Warn("database: rollback statements failed", "role", name, "error", redact(rbErr.Error(), password))
 			}
 		}
-		return nil, dbError(p, "unable to create database user", err, password)
+		return nil, failure(ctx, p, "unable to create database user", err, password)
 	}
 	return &logical.Response{
 		Data: map[string]any{"username": username, "password": password},

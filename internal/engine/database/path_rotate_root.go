@@ -42,7 +42,7 @@ func (b *Backend) rotateRoot(ctx context.Context, req *framework.Request) (*logi
 	password := newPassword()
 	vars := map[string]string{"name": c.Username, "username": c.Username, "password": password}
 	if err := execAll(ctx, p.db, stmts, vars); err != nil {
-		return nil, dbError(p, "unable to rotate root credentials", err, password)
+		return nil, failure(ctx, p, "unable to rotate root credentials", err, password)
 	}
 	c.Password = password
 	if err := save(ctx, req.Storage, configPrefix+name, c); err != nil {

@@ -159,7 +159,7 @@ func (b *Backend) setStaticPassword(ctx context.Context, p *pool, r *staticRole)
 	password := newPassword()
 	vars := map[string]string{"name": r.Username, "username": r.Username, "password": password}
 	if err := execAll(ctx, p.db, stmts, vars); err != nil {
-		return dbError(p, "unable to rotate the static role's password", err, password)
+		return failure(ctx, p, "unable to rotate the static role's password", err, password)
 	}
 	r.Password = password
 	r.LastRotation = b.now().UTC()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tresorhq/tresor/internal/storage/postgres/pgtest"
@@ -244,4 +245,51 @@ func TestPostgresStaticRole(t *testing.T) {
 		t.Fatal("rotate-role did not change the password")
 	}
 	must(t, canLogin("pgx", pg.url("static_user", read(t, c, "database/static-creds/s").Data["password"].(string))))
+}
+
+// TestPostgresRestartAndOutage: leases outlive a Tresor restart (a user
+// whose lease expired while Tresor was down is dropped after unseal, one
+// issued before is revoked after), and a revocation that fails while the
+// database is down is retried until it is back.
+func TestPostgresRestartAndOutage(t *testing.T) {
+	pg := startPG(t)
+	dir := t.TempDir()
+	c, key, root, stop := persistentServer(t, dir, "", "")
+	must(t, c.Sys().Mount("database", &api.MountInput{Type: "database"}))
+	write(t, c, "database/config/pg", map[string]any{
+		"plugin_name": "postgresql-database-plugin", "allowed_roles": "*",
+		"connection_url": pg.connURL(), "username": "vault", "password": "vaultpass",
+	})
+	write(t, c, "database/roles/short", map[string]any{"db_name": "pg", "creation_statements": seedCreation, "default_ttl": "3s"})
+	write(t, c, "database/roles/long", map[string]any{"db_name": "pg", "creation_statements": seedCreation, "default_ttl": "1h"})
+	short := read(t, c, "database/creds/short")
+	long := read(t, c, "database/creds/long")
+	shortUser, longUser := short.Data["username"].(string), long.Data["username"].(string)
+	stop()
+
+	// Past the short lease's expiry while Tresor is down.
+	time.Sleep(4 * time.Second)
+	if !pg.roleExists(t, shortUser) {
+		t.Fatal("user dropped while Tresor was down?")
+	}
+	c, _, _, stop = persistentServer(t, dir, key, root)
+	defer stop()
+	eventually(t, 30*time.Second, "user of a lease that expired during the restart dropped", func() bool { return !pg.roleExists(t, shortUser) })
+	must(t, c.Sys().Revoke(long.LeaseID))
+	if pg.roleExists(t, longUser) {
+		t.Fatal("user of a lease issued before the restart survives its revoke")
+	}
+
+	// Database down: creds answer a clear 400 without secrets; an expiring
+	// lease's revocation is retried once the database is back.
+	doomed := read(t, c, "database/creds/short")
+	doomedUser := doomed.Data["username"].(string)
+	pg.Stop(t)
+	_, err := c.Logical().Read("database/creds/long")
+	if status(err) != http.StatusBadRequest || strings.Contains(err.Error(), "vaultpass") || !strings.Contains(err.Error(), "connect") {
+		t.Fatalf("creds with the database down: %v", err)
+	}
+	time.Sleep(5 * time.Second) // the lease expires and its revocation fails
+	pg.Restart(t)
+	eventually(t, 60*time.Second, "revocation retried after the database came back", func() bool { return !pg.roleExists(t, doomedUser) })
 }

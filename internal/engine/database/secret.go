@@ -47,7 +47,7 @@ func (b *Backend) RevokeSecret(ctx context.Context, req *logical.Request, secret
 		err = execAll(ctx, p.db, stmts, map[string]string{"name": l.username, "username": l.username})
 	}
 	if err != nil {
-		return dbError(p, fmt.Sprintf("revoke database user of role %q", l.role), err)
+		return failure(ctx, p, fmt.Sprintf("revoke database user of role %q", l.role), err)
 	}
 	return nil
 }
@@ -82,7 +82,7 @@ func (b *Backend) RenewSecret(ctx context.Context, req *logical.Request, secret 
 	if len(stmts) > 0 {
 		vars := map[string]string{"name": l.username, "username": l.username, "expiration": p.d.expirationString(b.now().Add(ttl))}
 		if err := execAll(ctx, p.db, stmts, vars); err != nil {
-			return 0, dbError(p, "renew database user", err)
+			return 0, failure(ctx, p, "renew database user", err)
 		}
 	}
 	return ttl, nil
