@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"strings"
 
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
@@ -40,7 +41,17 @@ func (b *Backend) rotateRoot(ctx context.Context, req *framework.Request) (*logi
 		stmts = p.d.rotateRoot
 	}
 	password := newPassword()
-	vars := map[string]string{"name": c.Username, "username": c.Username, "password": password}
+	vars := map[string]string{"name": c.Username, "username": c.Username, "password": password, "host": "%"}
+	if p.d.driver == "mysql" {
+		// The admin account's host part, which need not be '%'.
+		var cur string
+		if err := p.db.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&cur); err != nil {
+			return nil, failure(ctx, p, "unable to rotate root credentials", err)
+		}
+		if i := strings.LastIndexByte(cur, '@'); i >= 0 {
+			vars["host"] = cur[i+1:]
+		}
+	}
 	if err := execAll(ctx, p.db, stmts, vars); err != nil {
 		return nil, failure(ctx, p, "unable to rotate root credentials", err, password)
 	}

@@ -53,7 +53,7 @@ func mysqlDialect(maxUsername int, tpl string) *dialect {
 		usernameTemplate: tpl,
 		revoke:           mysqlRevoke,
 		rotate:           []string{`ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'`},
-		rotateRoot:       []string{`ALTER USER CURRENT_USER() IDENTIFIED BY '{{password}}'`},
+		rotateRoot:       []string{`ALTER USER '{{username}}'@'{{host}}' IDENTIFIED BY '{{password}}'`},
 	}
 }
 
