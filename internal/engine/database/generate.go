@@ -51,7 +51,12 @@ func newPassword() string {
 // Vault's templates.
 func usernameFuncs(now time.Time) template.FuncMap {
 	return template.FuncMap{
-		"random": func(n int) string { return randomString(n, alnum) },
+		"random": func(n int) (string, error) {
+			if n < 0 || n > 256 {
+				return "", fmt.Errorf("random: length %d out of range 0..256", n)
+			}
+			return randomString(n, alnum), nil
+		},
 		"truncate": func(n int, s string) string {
 			if n >= 0 && len(s) > n {
 				return s[:n]
