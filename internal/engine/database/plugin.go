@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/url"
 	"regexp"
 	"strings"
@@ -134,8 +135,34 @@ func splitStatements(in []string) []string {
 	return out
 }
 
-// execAll runs stmts, rendered with vars, in one transaction.
+// execAll runs stmts, rendered with vars, in one transaction. A
+// transaction that lost a race with a concurrent one (PostgreSQL's
+// "tuple concurrently updated" when two GRANTs change one table's ACL, a
+// deadlock, a serialization failure) was rolled back whole and is retried
+// a few times.
 func execAll(ctx context.Context, db *sql.DB, stmts []string, vars map[string]string) error {
+	var err error
+	for attempt := range 20 {
+		if err = execOnce(ctx, db, stmts, vars); err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(1+mrand.IntN(5*(attempt+1))) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// transient reports whether err is a lost race worth retrying.
+func transient(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "tuple concurrently updated") || strings.Contains(msg, "SQLSTATE 40001") ||
+		strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "Error 1213") // MySQL deadlock
+}
+
+func execOnce(ctx context.Context, db *sql.DB, stmts []string, vars map[string]string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
