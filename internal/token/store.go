@@ -476,6 +476,9 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 		if err := putExpiry(ctx, tx, e, k); err != nil {
 			return err
 		}
+		if err := putPath(ctx, tx, e, k); err != nil {
+			return err
+		}
 		return tx.Put(ctx, &storage.Entry{Key: accessorPrefix + s.key(e.Accessor).String(), Value: ae})
 	})
 	if err != nil {
