@@ -265,6 +265,8 @@ func TestPostgresRestartAndOutage(t *testing.T) {
 	short := read(t, c, "database/creds/short")
 	long := read(t, c, "database/creds/long")
 	shortUser, longUser := short.Data["username"].(string), long.Data["username"].(string)
+	write(t, c, "database/static-roles/s", map[string]any{"db_name": "pg", "username": "static_user", "rotation_period": "6s"})
+	staticPw := read(t, c, "database/static-creds/s").Data["password"].(string)
 	stop()
 
 	// Past the short lease's expiry while Tresor is down.
@@ -279,6 +281,14 @@ func TestPostgresRestartAndOutage(t *testing.T) {
 	if pg.roleExists(t, longUser) {
 		t.Fatal("user of a lease issued before the restart survives its revoke")
 	}
+	// The static role's schedule survived: its password changes, and the
+	// new one works.
+	var newPw string
+	eventually(t, 30*time.Second, "static role rotated after the restart", func() bool {
+		newPw = read(t, c, "database/static-creds/s").Data["password"].(string)
+		return newPw != staticPw
+	})
+	must(t, canLogin("pgx", pg.url("static_user", newPw)))
 
 	// Database down: creds answer a clear 400 without secrets; an expiring
 	// lease's revocation is retried once the database is back.
@@ -292,4 +302,16 @@ func TestPostgresRestartAndOutage(t *testing.T) {
 	time.Sleep(5 * time.Second) // the lease expires and its revocation fails
 	pg.Restart(t)
 	eventually(t, 60*time.Second, "revocation retried after the database came back", func() bool { return !pg.roleExists(t, doomedUser) })
+
+	// Unmount: the users of its leases are dropped and its pools closed.
+	last := read(t, c, "database/creds/long").Data["username"].(string)
+	must(t, c.Sys().Unmount("database"))
+	if pg.roleExists(t, last) {
+		t.Fatal("user survives the unmount of its engine")
+	}
+	eventually(t, 30*time.Second, "connections closed after unmount", func() bool {
+		var n int
+		must(t, pg.super.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE usename = 'vault'`).Scan(&n))
+		return n == 0
+	})
 }
