@@ -187,63 +187,70 @@ func quoteString(s string) string {
 
 // pgRevoke ends the user's sessions, takes back its privileges in every
 // schema and on the database, and drops it. A user already gone is not an
-// error, so a retried revocation succeeds.
+// error, so a retried revocation succeeds. It costs two or three round
+// trips: one lookup, the sessions' end if it has any, and the statements
+// sent together (PostgreSQL runs a multi-statement message as one
+// transaction).
 func pgRevoke(ctx context.Context, db *sql.DB, username string) error {
-	var exists int
-	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_roles WHERE rolname = $1`, username).Scan(&exists)
+	var exists, sessions int
+	var dbName string
+	var schemas sql.NullString
+	err := db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM pg_roles WHERE rolname = $1),
+		(SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()),
+		quote_ident(current_database()),
+		(SELECT string_agg(quote_ident(nspname), ',') FROM pg_namespace WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema')`,
+		username).Scan(&exists, &sessions, &dbName, &schemas)
 	if err != nil {
 		return err
 	}
 	if exists == 0 {
 		return nil
 	}
-	// Sessions first, so that nothing keeps working after the lease ends.
-	// Best effort: it needs pg_signal_backend, which the admin may lack.
-	_, _ = db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`, username)
-
-	var dbName string
-	if err := db.QueryRowContext(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
-		return err
-	}
-	rows, err := db.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'`)
-	if err != nil {
-		return err
-	}
-	var schemas []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return err
-		}
-		schemas = append(schemas, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+	if sessions > 0 {
+		// Best effort: it needs pg_signal_backend, which the admin may lack.
+		_, _ = db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`, username)
 	}
 	u := quoteIdent(username)
-	stmts := []string{"REVOKE ALL PRIVILEGES ON DATABASE " + quoteIdent(dbName) + " FROM " + u}
-	for _, s := range schemas {
-		q := quoteIdent(s)
-		stmts = append(stmts,
-			"REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA "+q+" FROM "+u,
-			"REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA "+q+" FROM "+u,
-			"REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA "+q+" FROM "+u,
-			"REVOKE USAGE ON SCHEMA "+q+" FROM "+u,
-		)
+	stmts := []string{"REVOKE ALL PRIVILEGES ON DATABASE " + dbName + " FROM " + u}
+	if schemas.Valid {
+		for q := range strings.SplitSeq(schemas.String, ",") {
+			stmts = append(stmts,
+				"REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA "+q+" FROM "+u,
+				"REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA "+q+" FROM "+u,
+				"REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA "+q+" FROM "+u,
+				"REVOKE USAGE ON SCHEMA "+q+" FROM "+u,
+			)
+		}
 	}
 	stmts = append(stmts, "DROP ROLE IF EXISTS "+u)
-	err = execAll(ctx, db, stmts, nil)
+	err = execBatch(ctx, db, strings.Join(stmts, ";\n"))
 	if err == nil {
 		return nil
 	}
 	// Objects it owns or default privileges keep a role alive; hand them
 	// to the admin (which needs membership, as a superuser has) and retry.
-	if err2 := execAll(ctx, db, []string{"REASSIGN OWNED BY " + u + " TO CURRENT_USER", "DROP OWNED BY " + u, "DROP ROLE IF EXISTS " + u}, nil); err2 != nil {
+	if err2 := execBatch(ctx, db, "REASSIGN OWNED BY "+u+" TO CURRENT_USER;\nDROP OWNED BY "+u+";\nDROP ROLE IF EXISTS "+u); err2 != nil {
 		return err
 	}
 	return nil
+}
+
+// execBatch sends several ";"-separated statements, without parameters,
+// as one message, retrying lost races like execAll.
+func execBatch(ctx context.Context, db *sql.DB, batch string) error {
+	var err error
+	for attempt := range 20 {
+		if _, err = db.ExecContext(ctx, batch); err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(1+mrand.IntN(5*(attempt+1))) * time.Millisecond):
+		}
+	}
+	return err
 }
 
 // mysqlRevoke ends the user's sessions and drops it ('name'@'%').
