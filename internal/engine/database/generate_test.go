@@ -131,7 +131,9 @@ func TestConfigValidation(t *testing.T) {
 		"role no creation": {"roles/r", map[string]any{"db_name": "a"}, "creation statements are required"},
 		"role ttl > max":   {"roles/r", map[string]any{"db_name": "a", "creation_statements": "x", "default_ttl": "2h", "max_ttl": "1h"}, "max_ttl"},
 		"static no user":   {"static-roles/s", map[string]any{"db_name": "a", "rotation_period": "1h"}, "username"},
-		"static schedule":  {"static-roles/s", map[string]any{"db_name": "a", "username": "u", "rotation_schedule": "0 * * * *"}, "rotation_schedule"},
+		"static both":      {"static-roles/s", map[string]any{"db_name": "a", "username": "u", "rotation_schedule": "0 * * * *", "rotation_period": "1h"}, "mutually exclusive"},
+		"static bad cron":  {"static-roles/s", map[string]any{"db_name": "a", "username": "u", "rotation_schedule": "61 * * * *"}, "rotation_schedule"},
+		"static neither":   {"static-roles/s", map[string]any{"db_name": "a", "username": "u"}, "one of rotation_schedule or rotation_period"},
 		"static short":     {"static-roles/s", map[string]any{"db_name": "a", "username": "u", "rotation_period": "2s"}, "5 seconds"},
 	}
 	for name, tt := range tests {

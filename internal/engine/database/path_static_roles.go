@@ -28,7 +28,7 @@ func (b *Backend) pathStaticRoles() *framework.Path {
 			"db_name":             {Type: framework.TypeString, Description: "The connection (config/<db_name>) the role uses."},
 			"username":            {Type: framework.TypeString, Description: "The existing database user whose password Tresor rotates."},
 			"rotation_period":     {Type: framework.TypeDuration, Description: "How often the password changes (at least 5s)."},
-			"rotation_schedule":   {Type: framework.TypeString, Description: "Not supported: use rotation_period."},
+			"rotation_schedule":   {Type: framework.TypeString, Description: "Cron expression (5 fields, UTC) for when the password changes; instead of rotation_period."},
 			"rotation_statements": {Type: framework.TypeStringSlice, Description: "Statements that set the password ({{name}}, {{password}})."},
 			"credential_type":     {Type: framework.TypeString, Description: `Only "password" is supported.`},
 		},
@@ -60,9 +60,13 @@ func (b *Backend) readStaticRole(ctx context.Context, req *framework.Request) (*
 	data := map[string]any{
 		"db_name":             r.DBName,
 		"username":            r.Username,
-		"rotation_period":     int64(r.RotationPeriod / time.Second),
 		"rotation_statements": orEmpty(r.Rotation),
 		"credential_type":     "password",
+	}
+	if r.Schedule != "" {
+		data["rotation_schedule"] = r.Schedule
+	} else {
+		data["rotation_period"] = int64(r.RotationPeriod / time.Second)
 	}
 	if !r.LastRotation.IsZero() {
 		data["last_vault_rotation"] = r.LastRotation.Format(time.RFC3339Nano)
@@ -97,17 +101,31 @@ func (b *Backend) writeStaticRole(ctx context.Context, req *framework.Request) (
 		r.Rotation = statements(v)
 	}
 	switch {
-	case in.Schedule != nil && *in.Schedule != "":
-		return nil, logical.InvalidRequest("rotation_schedule is not supported: use rotation_period")
+	case in.Schedule != nil && *in.Schedule != "" && in.RotationPeriod != nil && *in.RotationPeriod != 0:
+		return nil, logical.InvalidRequest("mutually exclusive fields rotation_period and rotation_schedule were both specified; only one of them can be provided")
+	case in.Schedule != nil:
+		r.Schedule = *in.Schedule
+		if r.Schedule != "" {
+			r.RotationPeriod = 0
+		}
+	case in.RotationPeriod != nil && *in.RotationPeriod != 0:
+		r.Schedule = ""
+	}
+	if r.Schedule != "" {
+		if _, err := parseSchedule(r.Schedule); err != nil {
+			return nil, logical.InvalidRequest("could not parse rotation_schedule: %v", err)
+		}
+	}
+	switch {
 	case in.CredentialType != nil && *in.CredentialType != "" && *in.CredentialType != "password":
 		return nil, logical.InvalidRequest("credential_type %q is not supported: only \"password\"", *in.CredentialType)
 	case r.DBName == "":
 		return nil, logical.InvalidRequest("empty database name attribute")
 	case r.Username == "":
 		return nil, logical.InvalidRequest("username is a required field to create a static account")
-	case r.RotationPeriod == 0:
-		return nil, logical.InvalidRequest("rotation_period is required to create static accounts")
-	case r.RotationPeriod < minRotationPeriod:
+	case r.RotationPeriod == 0 && r.Schedule == "":
+		return nil, logical.InvalidRequest("one of rotation_schedule or rotation_period must be provided to create a static account")
+	case r.Schedule == "" && r.RotationPeriod < minRotationPeriod:
 		return nil, logical.InvalidRequest("rotation_period must be %d seconds or more", int(minRotationPeriod/time.Second))
 	}
 	p, err := b.connection(ctx, req.Storage, r.DBName)
@@ -184,14 +202,22 @@ func (b *Backend) readStaticCreds(ctx context.Context, req *framework.Request) (
 	if r == nil {
 		return nil, logical.InvalidRequest("unknown role: %s", name)
 	}
-	ttl := max(r.LastRotation.Add(r.RotationPeriod).Sub(b.now()), 0)
-	return &logical.Response{Data: map[string]any{
+	var ttl time.Duration
+	if next := r.nextRotation(); !next.IsZero() {
+		ttl = max(next.Sub(b.now()), 0)
+	}
+	data := map[string]any{
 		"username":            r.Username,
 		"password":            r.Password,
 		"last_vault_rotation": r.LastRotation.Format(time.RFC3339Nano),
-		"rotation_period":     int64(r.RotationPeriod / time.Second),
 		"ttl":                 int64(ttl / time.Second),
-	}}, nil
+	}
+	if r.Schedule != "" {
+		data["rotation_schedule"] = r.Schedule
+	} else {
+		data["rotation_period"] = int64(r.RotationPeriod / time.Second)
+	}
+	return &logical.Response{Data: data}, nil
 }
 
 func (b *Backend) pathRotateRole() *framework.Path {

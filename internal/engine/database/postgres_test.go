@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -235,6 +236,16 @@ func TestPostgresStaticRole(t *testing.T) {
 	must(t, canLogin("pgx", pg.url("static_user", pw2)))
 	if err := canLogin("pgx", pg.url("static_user", pw1)); err == nil {
 		t.Fatal("the previous static password still works")
+	}
+
+	// A cron schedule instead of a period.
+	write(t, c, "database/static-roles/s", map[string]any{"rotation_schedule": "*/30 * * * *"})
+	sched := read(t, c, "database/static-roles/s")
+	if sched.Data["rotation_schedule"] != "*/30 * * * *" || sched.Data["rotation_period"] != nil {
+		t.Fatalf("static role with a schedule: %v", sched.Data)
+	}
+	if ttl, _ := read(t, c, "database/static-creds/s").Data["ttl"].(json.Number).Int64(); ttl > 30*60 {
+		t.Fatalf("ttl %d beyond the next half hour", ttl)
 	}
 
 	// On demand.

@@ -45,7 +45,7 @@ func (b *Backend) rotateDue(ctx context.Context, s storage.Store) {
 			return
 		}
 		r, err := loadStaticRole(ctx, s, name)
-		if err != nil || r == nil || r.due().After(now) {
+		if err != nil || r == nil || r.due().IsZero() || r.due().After(now) {
 			continue
 		}
 		b.rotateScheduled(ctx, s, name)

@@ -59,9 +59,12 @@ type staticRole struct {
 	DBName         string        `json:"db_name"`
 	Username       string        `json:"username"`
 	RotationPeriod time.Duration `json:"rotation_period"`
-	Rotation       []string      `json:"rotation_statements,omitempty"`
-	Password       string        `json:"password,omitempty"`
-	LastRotation   time.Time     `json:"last_vault_rotation,omitzero"`
+	// Schedule is a rotation_schedule (cron, UTC), used instead of
+	// RotationPeriod when set.
+	Schedule     string    `json:"rotation_schedule,omitempty"`
+	Rotation     []string  `json:"rotation_statements,omitempty"`
+	Password     string    `json:"password,omitempty"`
+	LastRotation time.Time `json:"last_vault_rotation,omitzero"`
 	// LastError is the (redacted) reason the last scheduled rotation
 	// failed; it is retried on the next pass.
 	LastError string `json:"last_error,omitempty"`
@@ -73,6 +76,19 @@ type staticRole struct {
 func (r *staticRole) due() time.Time {
 	if !r.NextAttempt.IsZero() {
 		return r.NextAttempt
+	}
+	return r.nextRotation()
+}
+
+// nextRotation is when the password is next due by its schedule, ignoring
+// retries; the zero time for a schedule that never comes.
+func (r *staticRole) nextRotation() time.Time {
+	if r.Schedule != "" {
+		s, err := parseSchedule(r.Schedule)
+		if err != nil {
+			return time.Time{}
+		}
+		return s.next(r.LastRotation)
 	}
 	return r.LastRotation.Add(r.RotationPeriod)
 }
