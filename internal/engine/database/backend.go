@@ -70,6 +70,7 @@ func Factory(_ context.Context, conf *logical.BackendConfig) (logical.Backend, e
 	if b.logger == nil {
 		b.logger = slog.New(slog.DiscardHandler)
 	}
+	routeDriverLogs(b.logger)
 	var err error
 	b.Backend, err = framework.New(backendHelp, b.paths())
 	if err != nil {

@@ -4,13 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	mrand "math/rand/v2"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // the "mysql" database/sql driver
+	"github.com/go-sql-driver/mysql"   // the "mysql" database/sql driver
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
@@ -276,4 +278,18 @@ func mysqlRevoke(ctx context.Context, db *sql.DB, username string) error {
 // expirationString formats t for {{expiration}}.
 func (d *dialect) expirationString(t time.Time) string {
 	return t.UTC().Format(d.expiration)
+}
+
+// quietDriver sends the MySQL driver's own messages (a dropped idle
+// connection and the like; never credentials) to the first mounted
+// backend's logger instead of the process's stderr. The driver keeps one
+// logger per process.
+var quietDriver sync.Once
+
+type driverLog struct{ l *slog.Logger }
+
+func (d driverLog) Print(v ...any) { d.l.Debug("mysql driver", "message", fmt.Sprint(v...)) }
+
+func routeDriverLogs(l *slog.Logger) {
+	quietDriver.Do(func() { _ = mysql.SetLogger(driverLog{l}) })
 }
