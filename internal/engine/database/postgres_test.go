@@ -202,6 +202,20 @@ func TestPostgresRotateRoot(t *testing.T) {
 	creds := read(t, c, "database/creds/r")
 	must(t, canLogin("pgx", pg.url(creds.Data["username"].(string), creds.Data["password"].(string))))
 	must(t, c.Sys().Revoke(creds.LeaseID))
+
+	// Sealing closes the pools; after unseal the engine reconnects with
+	// the rotated password it stored.
+	must(t, c.Sys().Seal())
+	eventually(t, 30*time.Second, "connections closed on seal", func() bool {
+		var n int
+		must(t, pg.super.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE usename = 'vault'`).Scan(&n))
+		return n == 0
+	})
+	if _, err := c.Sys().Unseal(srv.UnsealKeys[0]); err != nil {
+		t.Fatal(err)
+	}
+	again := read(t, c, "database/creds/r")
+	must(t, canLogin("pgx", pg.url(again.Data["username"].(string), again.Data["password"].(string))))
 	noSecret(t, auditPath, "vaultpass")
 }
 
