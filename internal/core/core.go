@@ -312,6 +312,7 @@ func (c *Core) sealLocked() {
 	c.stopBackground()
 	c.tokens.Stop()
 	c.leases.Stop()
+	c.closeBackends()
 	c.createdBefore.Add(c.tokens.Created())
 	if c.audit != nil {
 		_ = c.audit.Close()

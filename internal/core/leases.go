@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,7 +135,42 @@ func leaseError(err error) error {
 // sys/leases endpoints.
 func (c *Core) LeaseLookup(ctx context.Context, id string) (*lease.Lease, error) {
 	l, err := c.leases.Lookup(ctx, id)
+	if errors.Is(err, lease.ErrNotFound) && strings.HasPrefix(id, "auth/") {
+		if e, terr := c.tokens.LookupLease(ctx, id); terr == nil {
+			return tokenLease(id, e), nil
+		}
+	}
 	return l, leaseError(err)
+}
+
+// tokenLease shows a token as the lease Vault keeps for it.
+func tokenLease(id string, e *token.Entry) *lease.Lease {
+	return &lease.Lease{
+		ID: id, Path: strings.TrimSuffix(id[:strings.LastIndexByte(id, '/')+1], "/"),
+		IssueTime: e.CreationTime, ExpireTime: e.ExpireTime, LastRenewalTime: e.LastRenewalTime,
+		TTL: e.TTL, Renewable: e.Renewable,
+	}
+}
+
+// LeaseList lists lease IDs one level below prefix, as LIST
+// sys/leases/lookup/<prefix> does: the secrets' leases and, below "auth/",
+// tokens by the path that created them ("auth/token/create/<hmac>"), as
+// Vault lists its token leases.
+func (c *Core) LeaseList(ctx context.Context, prefix string) ([]string, error) {
+	keys, err := c.leases.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	if prefix == "" || strings.HasPrefix(prefix, "auth") {
+		more, err := c.tokens.ListLeases(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, more...)
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+	}
+	return keys, nil
 }
 
 func (c *Core) LeaseRenew(ctx context.Context, id string, increment time.Duration) (*lease.Lease, error) {
@@ -143,6 +179,11 @@ func (c *Core) LeaseRenew(ctx context.Context, id string, increment time.Duratio
 }
 
 func (c *Core) LeaseRevoke(ctx context.Context, id string) error {
+	if strings.HasPrefix(id, "auth/") {
+		if _, err := c.leases.Lookup(ctx, id); errors.Is(err, lease.ErrNotFound) {
+			return c.tokens.RevokeLease(ctx, id)
+		}
+	}
 	return leaseError(c.leases.Revoke(ctx, id))
 }
 

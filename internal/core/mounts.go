@@ -246,6 +246,7 @@ func (c *Core) Unmount(ctx context.Context, path string) error {
 		_ = c.mounts.Add(e)
 		return err
 	}
+	closeBackend(ctx, c, e)
 	c.runCleanup(rec.Key, owed)
 	c.logger.Info("unmounted", "path", path)
 	return nil
@@ -365,4 +366,26 @@ func (c *Core) UpdateMounts(ctx context.Context, paths []string, fn func(txs []s
 		}
 		return fn(txs, entries, rels)
 	})
+}
+
+// closeBackend releases what e's backend holds (logical.Closer), once it
+// serves no more requests.
+func closeBackend(ctx context.Context, c *Core, e *mount.Entry) {
+	if cl, ok := e.Backend.(logical.Closer); ok {
+		if err := cl.Close(ctx); err != nil {
+			c.logger.Warn("closing backend", "path", e.Path, "error", err)
+		}
+	}
+}
+
+// closeBackends closes every mounted backend; called when sealing.
+func (c *Core) closeBackends() {
+	if c.mounts == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, e := range c.mounts.Entries() {
+		closeBackend(ctx, c, e)
+	}
 }

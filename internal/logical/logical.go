@@ -206,3 +206,10 @@ type SecretRevoker interface {
 type SecretRenewer interface {
 	RenewSecret(ctx context.Context, req *Request, secret *Secret, increment time.Duration) (time.Duration, error)
 }
+
+// Closer is implemented by backends that hold resources besides their
+// storage (connection pools, background loops). The core calls Close when
+// the mount is removed and when it seals; the backend is not used again.
+type Closer interface {
+	Close(ctx context.Context) error
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/core"
 	"github.com/tresorhq/tresor/internal/engine/cubbyhole"
+	"github.com/tresorhq/tresor/internal/engine/database"
 	"github.com/tresorhq/tresor/internal/engine/kv"
 	"github.com/tresorhq/tresor/internal/httpapi"
 	"github.com/tresorhq/tresor/internal/logical"
@@ -109,6 +110,7 @@ func Backends() map[string]logical.Factory {
 	return map[string]logical.Factory{
 		"kv":        kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
+		"database":  database.Factory,
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"cert":      cert.Factory,

@@ -13,6 +13,8 @@ import (
 type Leaser interface {
 	Leases() *lease.Manager
 	LeaseLookup(ctx context.Context, id string) (*lease.Lease, error)
+	// LeaseList lists lease IDs below a prefix, tokens included.
+	LeaseList(ctx context.Context, prefix string) ([]string, error)
 	LeaseRenew(ctx context.Context, id string, increment time.Duration) (*lease.Lease, error)
 	LeaseRevoke(ctx context.Context, id string) error
 	LeaseRevokePrefix(ctx context.Context, prefix string, force bool) error
@@ -30,7 +32,7 @@ func (b *Backend) leases(ctx context.Context, req *logical.Request, rest string)
 	switch op {
 	case "lookup":
 		if req.Operation == logical.ListOperation {
-			keys, err := b.core.Leases().List(ctx, arg)
+			keys, err := b.core.LeaseList(ctx, arg)
 			if err != nil {
 				return nil, err
 			}

@@ -54,6 +54,8 @@
 // Storage layout in the view: "salt", "batch-key", "id/<hmac>" (entries),
 // "accessor/<hmac>" (accessor index), "parent/<hmac>/<child hmac>" (the
 // tree), "exp/<yyyymmdd>/<hh>/<mm>/<ss>/<hmac>" (expiry index, by the
-// second each token has expired by), "exp-index" (the index is complete)
-// and "role/<name>".
+// second each token has expired by), "exp-index" (the index is complete),
+// "path/<creation path>/<hmac>" (tokens as leases of the path that created
+// them, listed by sys/leases/lookup), "path-index" (that index is
+// complete) and "role/<name>".
 package token

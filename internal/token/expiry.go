@@ -189,8 +189,8 @@ func (s *Store) dropIndex(ctx context.Context, indexKey string) {
 	}
 }
 
-// backfillIndex indexes the expiry of every stored token, for a view
-// written before the index existed, then marks the view as indexed. It
+// backfillIndex indexes the expiry and creation path of every stored
+// token, for a view written before those indexes existed, then marks the view as indexed. It
 // reads every token once, in the background.
 func (s *Store) backfillIndex(ctx context.Context) error {
 	names, err := s.store.List(ctx, idPrefix)
@@ -206,10 +206,7 @@ func (s *Store) backfillIndex(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.store.Put(ctx, &storage.Entry{Key: expIndexKey, Value: []byte{}}); err != nil {
-		return fmt.Errorf("mark expiry index: %w", err)
-	}
-	return nil
+	return markIndexed(ctx, s.store)
 }
 
 func (s *Store) backfillOne(ctx context.Context, k key) error {
@@ -223,6 +220,9 @@ func (s *Store) backfillOne(ctx context.Context, k key) error {
 	}
 	if err := putExpiry(ctx, s.store, e, k); err != nil {
 		return fmt.Errorf("index token expiry: %w", err)
+	}
+	if err := putPath(ctx, s.store, e, k); err != nil {
+		return fmt.Errorf("index token path: %w", err)
 	}
 	s.exp.schedule(e.ExpireTime)
 	return nil

@@ -159,6 +159,9 @@ func (s *Store) revokeOne(ctx context.Context, k key) error {
 			if err := deleteExpiry(ctx, tx, e, k); err != nil {
 				return err
 			}
+			if err := deletePath(ctx, tx, e, k); err != nil {
+				return err
+			}
 		}
 		return tx.Delete(ctx, idPrefix+k.String())
 	})

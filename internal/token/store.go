@@ -69,6 +69,9 @@ const (
 	// expIndexKey marks a view whose expiry index covers every token;
 	// one written before the index existed is backfilled by the loop.
 	expIndexKey = "exp-index"
+	// pathIndexKey marks a view whose path index (pathindex.go) covers
+	// every token; the same backfill completes it.
+	pathIndexKey = "path-index"
 )
 
 // key is the HMAC of a token ID or accessor: the only form stored.
@@ -201,19 +204,31 @@ func Open(ctx context.Context, s storage.Store, opts Options) (*Store, error) {
 // marked as indexed at once.
 func needsBackfill(ctx context.Context, s storage.Store, fresh bool) (bool, error) {
 	if fresh {
-		if err := s.Put(ctx, &storage.Entry{Key: expIndexKey, Value: []byte{}}); err != nil {
-			return false, fmt.Errorf("mark expiry index: %w", err)
+		if err := markIndexed(ctx, s); err != nil {
+			return false, err
 		}
 		return false, nil
 	}
-	_, err := s.Get(ctx, expIndexKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read expiry index mark: %w", err)
+	for _, mark := range []string{expIndexKey, pathIndexKey} {
+		_, err := s.Get(ctx, mark)
+		if errors.Is(err, storage.ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("read index mark: %w", err)
+		}
 	}
 	return false, nil
+}
+
+// markIndexed records that the expiry and path indexes cover every token.
+func markIndexed(ctx context.Context, s storage.Writer) error {
+	for _, mark := range []string{expIndexKey, pathIndexKey} {
+		if err := s.Put(ctx, &storage.Entry{Key: mark, Value: []byte{}}); err != nil {
+			return fmt.Errorf("mark index: %w", err)
+		}
+	}
+	return nil
 }
 
 // secretOnce returns the 32 random bytes stored under name, creating them
@@ -474,6 +489,9 @@ func (s *Store) Create(ctx context.Context, e *Entry) (*Entry, error) {
 			return err
 		}
 		if err := putExpiry(ctx, tx, e, k); err != nil {
+			return err
+		}
+		if err := putPath(ctx, tx, e, k); err != nil {
 			return err
 		}
 		return tx.Put(ctx, &storage.Entry{Key: accessorPrefix + s.key(e.Accessor).String(), Value: ae})
