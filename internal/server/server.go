@@ -25,6 +25,7 @@ import (
 	"github.com/tresorhq/tresor/internal/core"
 	"github.com/tresorhq/tresor/internal/engine/cubbyhole"
 	"github.com/tresorhq/tresor/internal/engine/kv"
+	"github.com/tresorhq/tresor/internal/engine/transit"
 	"github.com/tresorhq/tresor/internal/httpapi"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/storage"
@@ -112,6 +113,7 @@ func Backends() map[string]logical.Factory {
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"cert":      cert.Factory,
+		"transit":   transit.Factory,
 	}
 }
 
