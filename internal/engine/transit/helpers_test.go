@@ -116,4 +116,3 @@ func wantErr(t testing.TB, what string, err error, msg string) {
 		t.Errorf("%s: err = %v, want 400 containing %q", what, err, msg)
 	}
 }
-
