@@ -25,6 +25,7 @@ import (
 	"github.com/tresorhq/tresor/internal/core"
 	"github.com/tresorhq/tresor/internal/engine/cubbyhole"
 	"github.com/tresorhq/tresor/internal/engine/kv"
+	"github.com/tresorhq/tresor/internal/engine/pki"
 	"github.com/tresorhq/tresor/internal/engine/transit"
 	"github.com/tresorhq/tresor/internal/httpapi"
 	"github.com/tresorhq/tresor/internal/logical"
@@ -114,6 +115,7 @@ func Backends() map[string]logical.Factory {
 		"approle":   approle.Factory,
 		"cert":      cert.Factory,
 		"transit":   transit.Factory,
+		"pki":       pki.Factory,
 	}
 }
 
