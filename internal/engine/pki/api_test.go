@@ -337,3 +337,28 @@ func TestIntermediateChain(t *testing.T) {
 		t.Errorf("keys: %v %v", keys, err)
 	}
 }
+
+// End to end through HTTP, the core and the client.
+func benchHTTPIssue(b *testing.B, keyType string, bits int) {
+	s := servertest.New(b, servertest.Options{})
+	c := s.Client
+	if err := c.Sys().Mount("pki", &api.MountInput{Type: "pki"}); err != nil {
+		b.Fatal(err)
+	}
+	l := c.Logical()
+	if _, err := l.Write("pki/root/generate/internal", map[string]any{"common_name": "Bench Root", "key_type": "ec", "ttl": "700h"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := l.Write("pki/roles/web", map[string]any{"allowed_domains": "example.com", "allow_subdomains": true, "key_type": keyType, "key_bits": bits, "ttl": "24h"}); err != nil {
+		b.Fatal(err)
+	}
+	body := map[string]any{"common_name": "api.example.com"}
+	for b.Loop() {
+		if _, err := l.Write("pki/issue/web", body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHTTPIssueECP256(b *testing.B)  { benchHTTPIssue(b, "ec", 256) }
+func BenchmarkHTTPIssueRSA2048(b *testing.B) { benchHTTPIssue(b, "rsa", 2048) }

@@ -33,7 +33,9 @@ type Backend struct {
 	// crlMu serialises CRL rebuilds.
 	crlMu sync.Mutex
 	tidy  tidyRunner
-	log   *slog.Logger
+	// keyPool keeps RSA keys ready for issue/.
+	keyPool keyPool
+	log     *slog.Logger
 }
 
 var (

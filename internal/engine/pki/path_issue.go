@@ -120,7 +120,7 @@ func (b *Backend) issue(ctx context.Context, req *framework.Request) (*logical.R
 		return nil, err
 	}
 	// Key generation takes no lock: concurrent issues proceed in parallel.
-	key, err := keySpec{r.KeyType, r.KeyBits}.generate()
+	key, err := b.keyPool.get(keySpec{r.KeyType, r.KeyBits})
 	if err != nil {
 		return nil, err
 	}
