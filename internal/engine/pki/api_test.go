@@ -362,3 +362,34 @@ func benchHTTPIssue(b *testing.B, keyType string, bits int) {
 
 func BenchmarkHTTPIssueECP256(b *testing.B)  { benchHTTPIssue(b, "ec", 256) }
 func BenchmarkHTTPIssueRSA2048(b *testing.B) { benchHTTPIssue(b, "rsa", 2048) }
+
+// TestUnauthenticatedPaths: the CA and CRL are public, as in Vault, but
+// nothing that changes state is.
+func TestUnauthenticatedPaths(t *testing.T) {
+	s, l := devstack(t)
+	sec, err := l.Write("pki/issue/reference-api", map[string]any{"common_name": "api.devstack.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, _ := l.List("pki/issuers")
+	id := iss.Data["keys"].([]any)[0].(string)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "ca", 200}, {"GET", "ca/pem", 200}, {"GET", "ca_chain", 200}, {"GET", "crl", 200}, {"GET", "crl/pem", 200},
+		{"GET", "cert/ca", 200}, {"GET", "cert/" + sec.Data["serial_number"].(string), 200},
+		{"POST", "issuer/" + id, 403}, {"DELETE", "issuer/" + id, 403}, {"POST", "crl/rotate", 403},
+		{"POST", "issue/reference-api", 403}, {"POST", "revoke", 403}, {"POST", "roles/x", 403}, {"POST", "tidy", 403},
+	} {
+		req, _ := http.NewRequest(tc.method, s.Addr+"/v1/pki/"+tc.path, strings.NewReader(`{"common_name":"x.devstack.local"}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s without a token: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}

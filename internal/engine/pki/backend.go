@@ -77,10 +77,11 @@ intermediate issuers and issues X.509 certificates for roles, revokes
 them and publishes CRLs.`
 
 // SpecialPaths lists the paths anyone may read, as Vault does, and the
-// ones that need sudo.
+// ones that need sudo. Every path under cert/ is read-only; issuer/<ref>
+// is not listed because it also takes updates and deletes.
 func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 	return &logical.SpecialPaths{
-		Unauthenticated: []string{"cert/*", "ca/pem", "ca_chain", "ca", "crl", "crl/pem", "issuer/*"},
+		Unauthenticated: []string{"cert/*", "ca/pem", "ca_chain", "ca", "crl", "crl/pem"},
 		Root:            []string{"root", "root/sign-self-issued"},
 	}
 }
