@@ -60,7 +60,7 @@ func (b *Backend) datakeyHandler(ctx context.Context, req *framework.Request) (*
 		return nil, errKeyNotFound
 	}
 	dk := randomBytes(in.Bits / 8)
-	ct, ver, err := p.encrypt(in.KeyVersion, dk, context, nonce)
+	ct, ver, err := p.encrypt(in.KeyVersion, dk, context, nonce, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -12,10 +12,11 @@ func (b *Backend) pathDecrypt() *framework.Path {
 	return &framework.Path{
 		Pattern: "decrypt/{name}",
 		Fields: batchFields(map[string]*framework.Field{
-			"ciphertext": {Type: framework.TypeString, Description: "The ciphertext, vault:v<N>:<base64>."},
-			"context":    {Type: framework.TypeString, Description: "Base64 context for derived keys."},
-			"nonce":      {Type: framework.TypeString, Description: "Base64 nonce (legacy convergent keys)."},
-			"reference":  {Type: framework.TypeString, Description: "Echoed back in the batch result."},
+			"ciphertext":      {Type: framework.TypeString, Description: "The ciphertext, vault:v<N>:<base64>."},
+			"context":         {Type: framework.TypeString, Description: "Base64 context for derived keys."},
+			"nonce":           {Type: framework.TypeString, Description: "Base64 nonce (legacy convergent keys)."},
+			"reference":       {Type: framework.TypeString, Description: "Echoed back in the batch result."},
+			"associated_data": {Type: framework.TypeString, Description: "Base64 associated data given at encryption."},
 		}),
 		Operations: map[logical.Operation]framework.Handler{
 			logical.UpdateOperation: b.decryptHandler,
@@ -29,6 +30,7 @@ type decryptIn struct {
 	Ciphertext  *string          `field:"ciphertext"`
 	Context     string           `field:"context"`
 	Nonce       string           `field:"nonce"`
+	AAD         string           `field:"associated_data"`
 	Batch       []map[string]any `field:"batch_input"`
 	PartialCode int              `field:"partial_failure_response_code"`
 }
@@ -39,7 +41,7 @@ func (b *Backend) decryptHandler(ctx context.Context, req *framework.Request) (*
 		return nil, err
 	}
 	batch, single, err := singleOrBatch(in.Batch, in.Ciphertext, "ciphertext", "missing ciphertext to decrypt",
-		map[string]any{"context": in.Context, "nonce": in.Nonce})
+		map[string]any{"context": in.Context, "nonce": in.Nonce, "associated_data": in.AAD})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +86,11 @@ func decryptItem(p *policy, it batchItem) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt, _, err := p.decrypt(ct, context)
+	aad, err := itemBytes(it, "associated_data")
+	if err != nil {
+		return nil, err
+	}
+	pt, _, err := p.decrypt(ct, context, aad)
 	return pt, err
 }
 

@@ -23,6 +23,7 @@ func (b *Backend) pathEncrypt() *framework.Path {
 			"nonce":                 {Type: framework.TypeString, Description: "Base64 nonce (legacy convergent keys)."},
 			"key_version":           {Type: framework.TypeInt, Description: "Version to encrypt with; 0 is the latest."},
 			"reference":             {Type: framework.TypeString, Description: "Echoed back in the batch result."},
+			"associated_data":       {Type: framework.TypeString, Description: "Base64 data authenticated with the ciphertext (AEAD types)."},
 			"type":                  {Type: framework.TypeString, Default: typeAES256, Description: "Type of the key if the request creates it."},
 			"convergent_encryption": {Type: framework.TypeBool, Description: "Convergent encryption if the request creates the key."},
 		}),
@@ -42,6 +43,7 @@ type encryptIn struct {
 	Nonce       string           `field:"nonce"`
 	KeyVersion  int              `field:"key_version"`
 	Reference   string           `field:"reference"`
+	AAD         string           `field:"associated_data"`
 	Type        string           `field:"type"`
 	Convergent  bool             `field:"convergent_encryption"`
 	Batch       []map[string]any `field:"batch_input"`
@@ -59,7 +61,7 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 		if in.Plaintext == nil {
 			return nil, logical.InvalidRequest("missing plaintext to encrypt")
 		}
-		batch = []map[string]any{{"plaintext": *in.Plaintext, "context": in.Context, "nonce": in.Nonce, "key_version": in.KeyVersion}}
+		batch = []map[string]any{{"plaintext": *in.Plaintext, "context": in.Context, "nonce": in.Nonce, "key_version": in.KeyVersion, "associated_data": in.AAD}}
 	} else if len(batch) == 0 {
 		return nil, logical.InvalidRequest("missing batch input to process")
 	}
@@ -133,7 +135,11 @@ func encryptItem(p *policy, it batchItem) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	return p.encrypt(ver, plaintext, context, nonce)
+	aad, err := itemBytes(it, "associated_data")
+	if err != nil {
+		return "", 0, err
+	}
+	return p.encrypt(ver, plaintext, context, nonce, aad)
 }
 
 // itemBytes decodes the base64 field k of a batch item.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -207,4 +208,67 @@ func TestDatakey(t *testing.T) {
 	}
 	wantErr(t, "bad kind", h.writeErr("datakey/raw/k"), "invalid path variable")
 	wantErr(t, "bad bits", h.writeErr("datakey/wrapped/k", "bits", 100), "bits")
+}
+
+func TestAssociatedData(t *testing.T) {
+	h := newHarness(t)
+	h.write("keys/k")
+	ct := h.write("encrypt/k", "plaintext", enc("x"), "associated_data", enc("row 7")).Data["ciphertext"]
+	if got := dec(t, h.write("decrypt/k", "ciphertext", ct, "associated_data", enc("row 7")).Data["plaintext"]); got != "x" {
+		t.Errorf("with AAD: %q", got)
+	}
+	wantErr(t, "other AAD", h.writeErr("decrypt/k", "ciphertext", ct, "associated_data", enc("row 8")), "authentication failed")
+	wantErr(t, "no AAD", h.writeErr("decrypt/k", "ciphertext", ct), "authentication failed")
+	rw := h.write("rewrap/k", "ciphertext", ct, "associated_data", enc("row 7")).Data["ciphertext"]
+	if got := dec(t, h.write("decrypt/k", "ciphertext", rw, "associated_data", enc("row 7")).Data["plaintext"]); got != "x" {
+		t.Errorf("rewrapped with AAD: %q", got)
+	}
+	h.write("keys/r", "type", "rsa-2048")
+	wantErr(t, "rsa", h.writeErr("encrypt/r", "plaintext", enc("x"), "associated_data", enc("a")), "AEAD")
+}
+
+// TestConcurrentUseAndRotation encrypts from many goroutines while the key
+// rotates and its configuration changes; every ciphertext must decrypt.
+func TestConcurrentUseAndRotation(t *testing.T) {
+	h := newHarness(t)
+	h.write("keys/k")
+	var wg sync.WaitGroup
+	cts := make(chan string, 400)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				resp, err := h.do(logical.UpdateOperation, "encrypt/k", m("plaintext", enc(fmt.Sprint(w, i))))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				cts <- resp.Data["ciphertext"].(string)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 10 {
+			if _, err := h.do(logical.UpdateOperation, "keys/k/rotate", nil); err != nil {
+				t.Error(err)
+			}
+			if _, err := h.do(logical.UpdateOperation, "keys/k/config", m("deletion_allowed", false)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	close(cts)
+	n := 0
+	for ct := range cts {
+		if _, err := h.do(logical.UpdateOperation, "decrypt/k", m("ciphertext", ct)); err != nil {
+			t.Fatalf("decrypt %s: %v", ct, err)
+		}
+		n++
+	}
+	if n != 400 {
+		t.Errorf("%d ciphertexts", n)
+	}
+	if v := h.must(logical.ReadOperation, "keys/k", nil).Data["latest_version"]; v != 11 {
+		t.Errorf("latest_version %v", v)
+	}
 }

@@ -11,11 +11,12 @@ func (b *Backend) pathRewrap() *framework.Path {
 	return &framework.Path{
 		Pattern: "rewrap/{name}",
 		Fields: batchFields(map[string]*framework.Field{
-			"ciphertext":  {Type: framework.TypeString, Description: "The ciphertext to re-encrypt."},
-			"context":     {Type: framework.TypeString, Description: "Base64 context for derived keys."},
-			"nonce":       {Type: framework.TypeString, Description: "Base64 nonce (legacy convergent keys)."},
-			"key_version": {Type: framework.TypeInt, Description: "Version to re-encrypt with; 0 is the latest."},
-			"reference":   {Type: framework.TypeString, Description: "Echoed back in the batch result."},
+			"ciphertext":      {Type: framework.TypeString, Description: "The ciphertext to re-encrypt."},
+			"context":         {Type: framework.TypeString, Description: "Base64 context for derived keys."},
+			"nonce":           {Type: framework.TypeString, Description: "Base64 nonce (legacy convergent keys)."},
+			"key_version":     {Type: framework.TypeInt, Description: "Version to re-encrypt with; 0 is the latest."},
+			"reference":       {Type: framework.TypeString, Description: "Echoed back in the batch result."},
+			"associated_data": {Type: framework.TypeString, Description: "Base64 associated data, kept for the new ciphertext."},
 		}),
 		Operations: map[logical.Operation]framework.Handler{
 			logical.UpdateOperation: b.rewrapHandler,
@@ -36,7 +37,7 @@ func (b *Backend) rewrapHandler(ctx context.Context, req *framework.Request) (*l
 		return nil, err
 	}
 	batch, single, err := singleOrBatch(in.Batch, in.Ciphertext, "ciphertext", "missing ciphertext to rewrap",
-		map[string]any{"context": in.Context, "nonce": in.Nonce, "key_version": in.KeyVersion})
+		map[string]any{"context": in.Context, "nonce": in.Nonce, "key_version": in.KeyVersion, "associated_data": in.AAD})
 	if err != nil {
 		return nil, err
 	}
@@ -87,5 +88,9 @@ func rewrapItem(p *policy, it batchItem) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	return p.encrypt(ver, pt, context, nonce)
+	aad, err := itemBytes(it, "associated_data")
+	if err != nil {
+		return "", 0, err
+	}
+	return p.encrypt(ver, pt, context, nonce, aad)
 }

@@ -291,7 +291,7 @@ func (p *policy) aeadFor(v *version, context []byte) (cipher.AEAD, []byte, error
 // encrypt seals plaintext with version n (0: latest) and returns Vault's
 // "vault:v<n>:<base64>" text. For AEAD types the base64 holds the nonce
 // followed by the sealed data and tag.
-func (p *policy) encrypt(n int, plaintext, context, nonce []byte) (string, int, error) {
+func (p *policy) encrypt(n int, plaintext, context, nonce, aad []byte) (string, int, error) {
 	if !supportsEncryption(p.Type) {
 		return "", 0, logical.InvalidRequest("encryption not supported for key type %s", p.Type)
 	}
@@ -302,6 +302,9 @@ func (p *policy) encrypt(n int, plaintext, context, nonce []byte) (string, int, 
 	v := p.Versions[n]
 	var out []byte
 	if isRSA(p.Type) {
+		if len(aad) > 0 {
+			return "", 0, logical.InvalidRequest("associated_data is only supported by AEAD key types, not %s", p.Type)
+		}
 		pub := v.signer.Public().(*rsa.PublicKey)
 		out, err = rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, plaintext, nil)
 		if err != nil {
@@ -328,7 +331,7 @@ func (p *policy) encrypt(n int, plaintext, context, nonce []byte) (string, int, 
 		}
 		out = make([]byte, len(iv), len(iv)+len(plaintext)+a.Overhead())
 		copy(out, iv)
-		out = a.Seal(out, iv, plaintext, nil)
+		out = a.Seal(out, iv, plaintext, aad)
 	}
 	return "vault:v" + strconv.Itoa(n) + ":" + base64.StdEncoding.EncodeToString(out), n, nil
 }
@@ -353,7 +356,7 @@ func splitVersioned(s, what string) (int, string, error) {
 
 // decrypt opens a ciphertext written by encrypt and returns the plaintext
 // and the key version that sealed it.
-func (p *policy) decrypt(ciphertext string, context []byte) ([]byte, int, error) {
+func (p *policy) decrypt(ciphertext string, context, aad []byte) ([]byte, int, error) {
 	if !supportsEncryption(p.Type) {
 		return nil, 0, logical.InvalidRequest("decryption not supported for key type %s", p.Type)
 	}
@@ -383,7 +386,7 @@ func (p *policy) decrypt(ciphertext string, context []byte) ([]byte, int, error)
 	if len(raw) < a.NonceSize()+a.Overhead() {
 		return nil, 0, logical.InvalidRequest("invalid ciphertext: ciphertext too short")
 	}
-	out, err := a.Open(nil, raw[:a.NonceSize()], raw[a.NonceSize():], nil)
+	out, err := a.Open(nil, raw[:a.NonceSize()], raw[a.NonceSize():], aad)
 	if err != nil {
 		return nil, 0, logical.InvalidRequest("cipher: message authentication failed")
 	}
