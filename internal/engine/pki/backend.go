@@ -27,6 +27,7 @@ type Backend struct {
 	// Changes to issuers, keys or their defaults are serialised by caMu
 	// and drop the cache after they are stored. Issuing never takes caMu.
 	state atomic.Pointer[caState]
+	gen   atomic.Uint64 // bumped by every change to issuers, keys or settings
 	caMu  sync.Mutex
 	// roles caches decoded roles by name.
 	roles sync.Map
@@ -87,20 +88,35 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 }
 
 // loadState returns the cached issuers and keys, loading them if needed.
+// A state loaded before the latest change (its generation is older) is
+// never served or published, however the loads and changes interleave.
 func (b *Backend) loadState(ctx context.Context, r storage.Reader) (*caState, error) {
-	if st := b.state.Load(); st != nil {
+	gen := b.gen.Load()
+	if st := b.state.Load(); st != nil && st.gen == gen {
 		return st, nil
 	}
 	st, err := loadState(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	b.state.CompareAndSwap(nil, st)
+	st.gen = gen
+	for {
+		cur := b.state.Load()
+		if cur != nil && cur.gen >= gen {
+			break
+		}
+		if b.state.CompareAndSwap(cur, st) {
+			break
+		}
+	}
 	return st, nil
 }
 
 // invalidate drops the cached state after a change is stored.
-func (b *Backend) invalidate() { b.state.Store(nil) }
+func (b *Backend) invalidate() {
+	b.gen.Add(1)
+	b.state.Store(nil)
+}
 
 // newSerial is a random positive 159-bit serial number.
 func newSerial() (*big.Int, error) {

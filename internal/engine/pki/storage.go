@@ -90,6 +90,7 @@ type caState struct {
 	defaultKey    string
 	urls          *urlsConfig
 	crl           crlConfig
+	gen           uint64 // Backend.gen when loading began
 }
 
 func getJSON(ctx context.Context, r storage.Reader, key string, v any) (bool, error) {
