@@ -99,8 +99,7 @@ func (s *slot) loadLocked(ctx context.Context, st storage.Reader, name string) (
 // which is stored before it is published. fn may return errSkip to change
 // nothing.
 func (c *keyCache) update(ctx context.Context, st storage.Store, name string, fn func(cur *policy) (*policy, error)) (*policy, error) {
-	s := c.slot(name)
-	s.mu.Lock()
+	s := c.lockedSlot(name)
 	defer s.mu.Unlock()
 	cur, err := s.loadLocked(ctx, st, name)
 	if err != nil {
@@ -129,6 +128,23 @@ func (c *keyCache) update(ctx context.Context, st storage.Store, name string, fn
 	}
 	s.p.Store(next)
 	return next, nil
+}
+
+// lockedSlot returns name's slot with its mutex held, making sure it is
+// still the cache's slot: an evicted slot must not take a write, or a new
+// slot could load the old value from storage and keep it.
+func (c *keyCache) lockedSlot(name string) *slot {
+	for {
+		s := c.slot(name)
+		s.mu.Lock()
+		c.mu.RLock()
+		current := c.slots[name] == s
+		c.mu.RUnlock()
+		if current {
+			return s
+		}
+		s.mu.Unlock()
+	}
 }
 
 // errSkip tells update to leave the key as it is.
