@@ -225,8 +225,9 @@ func subject(cn string, r *role, serial string) pkix.Name {
 	return n
 }
 
-// sign creates a certificate for pub from tmpl with the issuer's key,
-// stores it unless noStore, and returns it parsed with its DER.
+// signCert creates a certificate for pub from tmpl with the issuer's key,
+// stores it unless noStore, and returns the completed template (serial
+// set) with the certificate's DER.
 func (b *Backend) signCert(ctx context.Context, st storage.Writer, tmpl *x509.Certificate, pub crypto.PublicKey, is *issuer, noStore bool, sigBits int, pss bool, urls *urlsConfig) (*x509.Certificate, []byte, error) {
 	serial, err := newSerial()
 	if err != nil {
@@ -260,16 +261,14 @@ func (b *Backend) signCert(ctx context.Context, st storage.Writer, tmpl *x509.Ce
 	if err != nil {
 		return nil, nil, logical.InvalidRequest("unable to create certificate: %v", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
+	// CreateCertificate has checked the signature; the template holds
+	// what the response needs (serial, NotAfter), so skip a re-parse.
 	if !noStore {
-		if err := st.Put(ctx, &storage.Entry{Key: certKey(storageSerialOf(cert.SerialNumber)), Value: der}); err != nil {
+		if err := st.Put(ctx, &storage.Entry{Key: certKey(storageSerialOf(tmpl.SerialNumber)), Value: der}); err != nil {
 			return nil, nil, fmt.Errorf("store certificate: %w", err)
 		}
 	}
-	return cert, der, nil
+	return tmpl, der, nil
 }
 
 func storageSerialOf(n *big.Int) string {
