@@ -16,6 +16,7 @@ import (
 type fakeVault struct {
 	mu       sync.Mutex
 	mounts   map[string]int    // kv mount → writes still refused (upgrading)
+	engines  map[string]string // transit or pki mount → type
 	kv       map[string]string // "mount/key" → body
 	auths    map[string]string // auth mount → type
 	tokens   map[string]string // token → parent ("" for root, "auth:<mount>" for logins)
@@ -29,7 +30,7 @@ const fakeRoot = "root-token"
 
 func newFake(t *testing.T) (*fakeVault, *httptest.Server) {
 	f := &fakeVault{
-		mounts: map[string]int{}, kv: map[string]string{}, auths: map[string]string{},
+		mounts: map[string]int{}, engines: map[string]string{}, kv: map[string]string{}, auths: map[string]string{},
 		tokens: map[string]string{fakeRoot: ""}, roles: map[string]bool{}, users: map[string]string{},
 		requests: map[string]int{},
 	}
@@ -61,6 +62,9 @@ func (f *fakeVault) leftovers() []string {
 	defer f.mu.Unlock()
 	var out []string
 	for m := range f.mounts {
+		out = append(out, "mount "+m)
+	}
+	for m := range f.engines {
 		out = append(out, "mount "+m)
 	}
 	for m := range f.auths {
@@ -139,6 +143,11 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 3 && parts[0] == "sys" && parts[1] == "mounts":
 		switch method {
 		case "POST":
+			if t := str("type"); t == "transit" || t == "pki" {
+				f.engines[parts[2]] = t
+				reply(w, 204, nil)
+				return
+			}
 			opts, _ := body["options"].(map[string]any)
 			if str("type") != "kv" || opts["version"] != "2" {
 				replyErr(w, 400, "want kv version 2")
@@ -148,6 +157,7 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reply(w, 204, nil)
 		case "DELETE":
 			delete(f.mounts, parts[2])
+			delete(f.engines, parts[2])
 			reply(w, 204, nil)
 		}
 	case len(parts) == 3 && parts[0] == "sys" && parts[1] == "auth":
@@ -184,6 +194,9 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 4 && parts[0] == "auth" && f.auths[parts[1]] == "userpass" && parts[2] == "users" && method == "POST":
 		f.users[parts[1]+"/"+parts[3]] = str("password")
 		reply(w, 204, nil)
+	case len(parts) >= 3 && f.engines[parts[0]] != "" && method == "POST":
+		// transit keys/encrypt, pki root/roles/issue: any write succeeds.
+		reply(w, 200, map[string]any{"data": map[string]any{}})
 	case len(parts) >= 2 && parts[1] == "data":
 		refuse, ok := f.mounts[parts[0]]
 		if !ok {

@@ -10,7 +10,7 @@ import (
 // TestAgainstTresor runs the KV workloads against a real in-process server.
 func TestAgainstTresor(t *testing.T) {
 	srv := servertest.New(t, servertest.Options{})
-	for _, name := range []string{"kv-read", "kv-write"} {
+	for _, name := range []string{"kv-read", "kv-write", "transit-encrypt", "transit-encrypt-batch", "pki-issue-ec"} {
 		t.Run(name, func(t *testing.T) {
 			code, out, errOut := runMain(t.Context(), t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.RootToken},
 				"-workload="+name, "-duration=300ms", "-warmup=0", "-concurrency=4", "-keys=50", "-format=json")

@@ -59,6 +59,11 @@ var workloads = map[string]func() Workload{
 	"token-lookup":   func() Workload { return &tokenLookup{} },
 	"approle-login":  func() Workload { return &approleLogin{} },
 	"userpass-login": func() Workload { return &userpassLogin{} },
+
+	"transit-encrypt":       func() Workload { return &crypto{mode: transitEncrypt} },
+	"transit-encrypt-batch": func() Workload { return &crypto{mode: transitEncryptBatch} },
+	"pki-issue-ec":          func() Workload { return &crypto{mode: pkiIssueEC} },
+	"pki-issue-rsa":         func() Workload { return &crypto{mode: pkiIssueRSA} },
 }
 
 // workloadNames lists the table's names, sorted, for usage text.

@@ -15,7 +15,8 @@ Usage: tresor bench -workload=NAME [options]
 
   Runs a load test against any Vault-compatible server: kv-read, kv-write,
   kv-mixed, kv-list, token-create, token-lookup, approle-login,
-  userpass-login or health. See "tresor bench -h" for every option.
+  userpass-login, transit-encrypt, transit-encrypt-batch, pki-issue-ec,
+  pki-issue-rsa or health. See "tresor bench -h" for every option.
 `,
 		run: func(c *command, args []string) int { return runBench(c.s, args) },
 	}

@@ -30,7 +30,7 @@ func New(help string, paths []*Path) (*Backend, error) {
 			return nil, fmt.Errorf("framework: %w", err)
 		}
 		for name, f := range p.Fields {
-			if f == nil || f.Type < TypeString || f.Type > TypeIntSlice {
+			if f == nil || f.Type < TypeString || f.Type > TypeObjectSlice {
 				return nil, fmt.Errorf("framework: pattern %q: field %q has no valid type", p.Pattern, name)
 			}
 		}

@@ -27,7 +27,7 @@
 // # Fields
 //
 // Fields are typed (TypeString, TypeInt, TypeBool, TypeDuration,
-// TypeStringSlice, TypeIntSlice, TypeKVPairs, TypeMap) and are checked before the handler
+// TypeStringSlice, TypeIntSlice, TypeKVPairs, TypeMap, TypeObjectSlice) and are checked before the handler
 // runs: a value of the wrong type, a missing required field or a failed
 // Validate answers 400 naming the field. Parameters the path does not
 // declare are ignored and reported as a response warning, as Vault does.

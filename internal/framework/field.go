@@ -25,6 +25,7 @@ const (
 	TypeKVPairs                          // map[string]string; from an object of strings or ["k=v",...]
 	TypeMap                              // map[string]any; from an object or a JSON string holding one
 	TypeIntSlice                         // []int; from a JSON array or "1,2,3"
+	TypeObjectSlice                      // []map[string]any; from a JSON array of objects, or a JSON string holding one (batch_input)
 )
 
 func (t FieldType) String() string {
@@ -45,6 +46,8 @@ func (t FieldType) String() string {
 		return "map"
 	case TypeIntSlice:
 		return "integer list"
+	case TypeObjectSlice:
+		return "list of objects"
 	}
 	return fmt.Sprintf("FieldType(%d)", int(t))
 }
@@ -87,6 +90,8 @@ func convert(t FieldType, raw any) (any, error) {
 		return toMap(raw)
 	case TypeIntSlice:
 		return toIntSlice(raw)
+	case TypeObjectSlice:
+		return toObjectSlice(raw)
 	}
 	return nil, fmt.Errorf("unknown field type %d", int(t))
 }
@@ -269,4 +274,31 @@ func toIntSlice(raw any) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+func toObjectSlice(raw any) ([]map[string]any, error) {
+	bad := fmt.Errorf("expected a list of objects: %w", errType)
+	switch v := raw.(type) {
+	case []map[string]any:
+		return v, nil
+	case string:
+		var list []map[string]any
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.UseNumber()
+		if err := dec.Decode(&list); err != nil {
+			return nil, bad
+		}
+		return list, nil
+	case []any:
+		out := make([]map[string]any, 0, len(v))
+		for _, e := range v {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, bad
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+	return nil, bad
 }

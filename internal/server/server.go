@@ -26,6 +26,8 @@ import (
 	"github.com/tresorhq/tresor/internal/engine/cubbyhole"
 	"github.com/tresorhq/tresor/internal/engine/database"
 	"github.com/tresorhq/tresor/internal/engine/kv"
+	"github.com/tresorhq/tresor/internal/engine/pki"
+	"github.com/tresorhq/tresor/internal/engine/transit"
 	"github.com/tresorhq/tresor/internal/httpapi"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/storage"
@@ -114,6 +116,8 @@ func Backends() map[string]logical.Factory {
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"cert":      cert.Factory,
+		"transit":   transit.Factory,
+		"pki":       pki.Factory,
 	}
 }
 

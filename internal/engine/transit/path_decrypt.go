@@ -1,0 +1,125 @@
+package transit
+
+import (
+	"context"
+	"encoding/base64"
+
+	"github.com/tresorhq/tresor/internal/framework"
+	"github.com/tresorhq/tresor/internal/logical"
+)
+
+func (b *Backend) pathDecrypt() *framework.Path {
+	return &framework.Path{
+		Pattern: "decrypt/{name}",
+		Fields: batchFields(map[string]*framework.Field{
+			"ciphertext":      {Type: framework.TypeString, Description: "The ciphertext, vault:v<N>:<base64>."},
+			"context":         {Type: framework.TypeString, Description: "Base64 context for derived keys."},
+			"nonce":           {Type: framework.TypeString, Description: "Base64 nonce (legacy convergent keys)."},
+			"reference":       {Type: framework.TypeString, Description: "Echoed back in the batch result."},
+			"associated_data": {Type: framework.TypeString, Description: "Base64 associated data given at encryption."},
+		}),
+		Operations: map[logical.Operation]framework.Handler{
+			logical.UpdateOperation: b.decryptHandler,
+		},
+		Synopsis: "Decrypt a ciphertext with a named key.",
+	}
+}
+
+type decryptIn struct {
+	Name        string           `field:"name"`
+	Ciphertext  *string          `field:"ciphertext"`
+	Context     string           `field:"context"`
+	Nonce       string           `field:"nonce"`
+	AAD         string           `field:"associated_data"`
+	Batch       []map[string]any `field:"batch_input"`
+	PartialCode int              `field:"partial_failure_response_code"`
+}
+
+func (b *Backend) decryptHandler(ctx context.Context, req *framework.Request) (*logical.Response, error) {
+	var in decryptIn
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	batch, single, err := singleOrBatch(in.Batch, in.Ciphertext, "ciphertext", "missing ciphertext to decrypt",
+		map[string]any{"context": in.Context, "nonce": in.Nonce, "associated_data": in.AAD})
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.key(ctx, req.Storage, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errKeyNotFound
+	}
+	results := make([]map[string]any, len(batch))
+	for i, raw := range batch {
+		it := batchItem(raw)
+		res := map[string]any{}
+		results[i] = res
+		pt, err := decryptItem(p, it)
+		if single && err != nil {
+			return nil, singleError(err)
+		}
+		if err != nil {
+			itemError(res, err)
+		} else {
+			res["plaintext"] = base64.StdEncoding.EncodeToString(pt)
+		}
+		echoReference(single, it, res)
+	}
+	if single {
+		return &logical.Response{Data: results[0]}, nil
+	}
+	return batchResponse(results, in.PartialCode)
+}
+
+func decryptItem(p *policy, it batchItem) ([]byte, error) {
+	ct, err := it.str("ciphertext")
+	if err != nil {
+		return nil, err
+	}
+	if ct == "" {
+		return nil, logical.InvalidRequest("missing ciphertext to decrypt")
+	}
+	context, err := itemBytes(it, "context")
+	if err != nil {
+		return nil, err
+	}
+	aad, err := itemBytes(it, "associated_data")
+	if err != nil {
+		return nil, err
+	}
+	pt, _, err := p.decrypt(ct, context, aad)
+	return pt, err
+}
+
+// singleOrBatch returns the items a request asks to process: its
+// batch_input, or one item made of its top-level fields.
+func singleOrBatch(batch []map[string]any, value *string, field, missing string, extra map[string]any) ([]map[string]any, bool, error) {
+	if batch != nil {
+		if len(batch) == 0 {
+			return nil, false, logical.InvalidRequest("missing batch input to process")
+		}
+		return batch, false, nil
+	}
+	if value == nil {
+		return nil, true, logical.InvalidRequest("%s", missing)
+	}
+	item := map[string]any{field: *value}
+	for k, v := range extra {
+		item[k] = v
+	}
+	return []map[string]any{item}, true, nil
+}
+
+// echoReference copies a batch item's reference into its result.
+func echoReference(single bool, it batchItem, res map[string]any) {
+	if single {
+		return
+	}
+	if _, ok := it["reference"]; ok {
+		r, _ := it.str("reference")
+		res["reference"] = r
+	}
+}
