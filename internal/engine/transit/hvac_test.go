@@ -3,12 +3,12 @@ package transit_test
 import (
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/vault/api"
 
 	"github.com/tresorhq/tresor/internal/servertest"
+	"github.com/tresorhq/tresor/internal/testenv"
 )
 
 // requireHvac skips unless python3-hvac is installed; TRESOR_REQUIRE=hvac
@@ -16,10 +16,7 @@ import (
 func requireHvac(t *testing.T) {
 	t.Helper()
 	if err := exec.Command("/usr/bin/python3", "-c", "import hvac").Run(); err != nil {
-		if strings.Contains(","+os.Getenv("TRESOR_REQUIRE")+",", ",hvac,") {
-			t.Fatalf("python3-hvac is required (TRESOR_REQUIRE) but missing: %v", err)
-		}
-		t.Skipf("python3-hvac is not installed (apt-get install python3-hvac): %v", err)
+		testenv.Missing(t, "hvac", "python3-hvac is not installed (apt-get install python3-hvac): %v", err)
 	}
 }
 
