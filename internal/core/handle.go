@@ -152,7 +152,7 @@ func (c *Core) complete(ctx context.Context, entry *mount.Entry, req *logical.Re
 			return nil, err
 		}
 	}
-	if resp.Secret != nil && resp.Secret.LeaseID == "" && !auth {
+	if resp.Secret != nil && resp.Secret.LeaseID == "" && !resp.Secret.NoLease && !auth {
 		if err := c.registerLease(ctx, entry, req.Path, te, resp); err != nil {
 			return nil, err
 		}

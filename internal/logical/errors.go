@@ -23,6 +23,7 @@ const (
 	KindSealed                       // 503
 	KindUnavailable                  // 503
 	KindNotInitialized               // 400 on most paths
+	KindUnsupportedMediaType         // 415
 )
 
 // Error is an error whose messages are safe to show a client. Its text must
@@ -54,6 +55,8 @@ func (e *Error) Status() int {
 		return http.StatusMethodNotAllowed
 	case KindTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case KindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	case KindRateLimited:
 		return http.StatusTooManyRequests
 	case KindSealed, KindUnavailable:

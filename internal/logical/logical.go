@@ -85,6 +85,10 @@ type Response struct {
 	Secret   *Secret
 	WrapInfo *WrapInfo
 	Warnings []string
+	// WrappedAccessor is the accessor of a credential in Data (an AppRole
+	// secret ID's), shown as wrap_info.wrapped_accessor when the response
+	// is wrapped. A login's token accessor is used without it.
+	WrappedAccessor string
 	// MountType is the type of the mount that answered; the core sets it
 	// (the envelope's mount_type).
 	MountType string
@@ -132,6 +136,10 @@ type Secret struct {
 	TTL       time.Duration
 	MaxTTL    time.Duration
 	Renewable bool
+	// NoLease makes TTL advice only: the client should read the secret
+	// again after it (KV version 1's lease_duration), and the core
+	// registers no lease.
+	NoLease bool
 	// InternalData is kept with the lease and handed back on renew/revoke.
 	InternalData map[string]any
 }

@@ -47,9 +47,7 @@ func New(c Core) *Backend {
 		"rotate":     {logical.UpdateOperation: b.rotate},
 		"key-status": {logical.ReadOperation: b.keyStatus},
 		"remount":    {logical.UpdateOperation: b.mounts.remount},
-		"internal/ui/mounts": {logical.ReadOperation: func(context.Context, *logical.Request) (*logical.Response, error) {
-			return b.mounts.uiMounts(), nil
-		}},
+		"internal/ui/mounts": {logical.ReadOperation: b.uiMounts},
 	}
 	return b
 }
@@ -128,10 +126,7 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		if op != logical.ReadOperation {
 			return nil, logical.ErrUnsupportedOperation
 		}
-		if req.Token == nil {
-			return nil, logical.ErrPermissionDenied
-		}
-		return b.mounts.uiMount(strings.TrimPrefix(path, "internal/ui/mounts/"))
+		return b.uiMount(ctx, req, strings.TrimPrefix(path, "internal/ui/mounts/"))
 	}
 	ops, ok := b.routes[path]
 	if !ok {
