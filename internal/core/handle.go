@@ -25,9 +25,20 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		return nil, logical.ErrSealed
 	}
 
-	if ok, wait := c.quotas.Allow(req.Path, clientIP(req.Connection)); !ok {
-		return nil, &logical.Error{Kind: logical.KindRateLimited, RetryAfter: wait,
-			Messages: []string{fmt.Sprintf("request path %q: rate limit quota exceeded", req.Path)}}
+	if q := c.quotas.Take(req.Path, clientIP(req.Connection)); q.Applied {
+		qc := c.quotas.Config()
+		if qc.ResponseHeaders {
+			req.RateLimit = &logical.RateLimit{Limit: q.Limit, Remaining: q.Remaining, Reset: q.Reset}
+		}
+		if !q.Allowed {
+			err := &logical.Error{Kind: logical.KindRateLimited, RetryAfter: q.RetryAfter,
+				Messages: []string{fmt.Sprintf("request path %q: rate limit quota exceeded", req.Path)}}
+			if qc.AuditRejected && c.audit.Enabled() {
+				// Refused requests are audited only when asked to be.
+				return nil, c.refuse(ctx, auditInput(req, nil, nil, nil), err)
+			}
+			return nil, err
+		}
 	}
 	entry, rel, found := c.mounts.Match(req.Path)
 	var unauth, sudo bool

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,6 +130,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Unauthenticated = true
 	}
 	resp, err := a.core.Handle(r.Context(), req)
+	if rl := req.RateLimit; rl != nil {
+		h.Set("X-Ratelimit-Limit", strconv.FormatUint(rl.Limit, 10))
+		h.Set("X-Ratelimit-Remaining", strconv.FormatUint(rl.Remaining, 10))
+		h.Set("X-Ratelimit-Reset", rl.Reset.UTC().Format(time.RFC1123))
+	}
 	if err != nil {
 		respondError(w, a.logger, reqID, err)
 		return

@@ -13,17 +13,17 @@ type Kind int
 
 // The kinds of client-visible error.
 const (
-	KindInternal         Kind = iota // 500, text never shown
-	KindInvalidRequest               // 400
-	KindPermissionDenied             // 403
-	KindNotFound                     // 404
-	KindUnsupported                  // 405
-	KindTooLarge                     // 413
-	KindRateLimited                  // 429
-	KindSealed                       // 503
-	KindUnavailable                  // 503
-	KindNotInitialized               // 400 on most paths
-	KindUnsupportedMediaType         // 415
+	KindInternal             Kind = iota // 500, text never shown
+	KindInvalidRequest                   // 400
+	KindPermissionDenied                 // 403
+	KindNotFound                         // 404
+	KindUnsupported                      // 405
+	KindTooLarge                         // 413
+	KindRateLimited                      // 429
+	KindSealed                           // 503
+	KindUnavailable                      // 503
+	KindNotInitialized                   // 400 on most paths
+	KindUnsupportedMediaType             // 415
 )
 
 // Error is an error whose messages are safe to show a client. Its text must

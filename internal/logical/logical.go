@@ -65,6 +65,18 @@ type Request struct {
 	// Unauthenticated marks a request to a path that needs no token
 	// (sys/health, auth/*/login, ...).
 	Unauthenticated bool
+
+	// RateLimit is set by the core, for the transport, when a rate limit
+	// quota applied to the request and sys/quotas/config asks for the
+	// X-Ratelimit-* response headers.
+	RateLimit *RateLimit
+}
+
+// RateLimit is the state of the rate limit quota a request counted against.
+type RateLimit struct {
+	Limit, Remaining uint64
+	// Reset is when the client's allowance is whole again.
+	Reset time.Time
 }
 
 // TokenInfo is what a backend may know of the caller's token. It never
@@ -117,6 +129,9 @@ type Auth struct {
 	TokenType     string            `json:"token_type"`
 	Orphan        bool              `json:"orphan"`
 	NumUses       int               `json:"num_uses"`
+	// MFARequirement is always null: Tresor has no login MFA, and Vault
+	// clients expect the key.
+	MFARequirement *struct{} `json:"mfa_requirement"`
 
 	// Set by auth methods that want the core to mint the token.
 	TTL         time.Duration `json:"-"`

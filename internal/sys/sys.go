@@ -44,10 +44,11 @@ type handler func(ctx context.Context, req *logical.Request) (*logical.Response,
 func New(c Core) *Backend {
 	b := &Backend{core: c, mounts: &mountRoutes{core: c}, policies: &policyRoutes{core: c}}
 	b.routes = map[string]map[logical.Operation]handler{
-		"rotate":     {logical.UpdateOperation: b.rotate},
-		"key-status": {logical.ReadOperation: b.keyStatus},
-		"remount":    {logical.UpdateOperation: b.mounts.remount},
+		"rotate":             {logical.UpdateOperation: b.rotate},
+		"key-status":         {logical.ReadOperation: b.keyStatus},
+		"remount":            {logical.UpdateOperation: b.mounts.remount},
 		"internal/ui/mounts": {logical.ReadOperation: b.uiMounts},
+		"host-info":          {logical.ReadOperation: b.hostInfo},
 	}
 	return b
 }
@@ -60,7 +61,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"auth/*", "remount", "rotate", "audit", "audit/*", "raw", "raw/*",
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
-			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*",
+			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
