@@ -150,8 +150,12 @@ func mountOutput(e *mount.Entry) map[string]any {
 	if len(e.Config.AuditNonHMACResponseKeys) > 0 {
 		cfg["audit_non_hmac_response_keys"] = e.Config.AuditNonHMACResponseKeys
 	}
-	auth := strings.HasPrefix(e.Path, "auth/")
-	if auth {
+	if e.Type == "system" {
+		// Vault's sys/ passes the caller's Accept header to the backend
+		// (for sys/metrics formats).
+		cfg["passthrough_request_headers"] = []string{"Accept"}
+	}
+	if strings.HasPrefix(e.Path, "auth/") {
 		// Tokens of auth methods are service tokens unless a role asks
 		// for batch ones; the mount's own setting cannot be tuned here.
 		cfg["token_type"] = "default-service"
