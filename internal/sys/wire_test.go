@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -384,5 +386,41 @@ func TestQuotaConfig(t *testing.T) {
 	// A bad exempt path is refused.
 	if code, _, _ := call(t, s, "POST", "sys/quotas/config", s.RootToken, map[string]any{"rate_limit_exempt_paths": []string{"a*b"}}); code != http.StatusBadRequest {
 		t.Errorf("bad exempt path: %d; want 400", code)
+	}
+}
+
+// TestQuotaAuditLogging pins enable_rate_limit_audit_logging: requests a
+// quota refuses reach the audit log only when it is on.
+func TestQuotaAuditLogging(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	logPath := filepath.Join(t.TempDir(), "audit.log")
+	if err := s.Client.Sys().EnableAuditWithOptions("file", &api.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": logPath}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := call(t, s, "POST", "sys/quotas/rate-limit/one", s.RootToken, map[string]any{"path": "cubbyhole/", "rate": 1, "interval": "1h"}); code != 204 {
+		t.Fatalf("quota: %d", code)
+	}
+	refusals := func() int {
+		raw, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(raw), "rate limit quota exceeded")
+	}
+	call(t, s, "GET", "cubbyhole/x", s.RootToken, nil)
+	if code, _, _ := call(t, s, "GET", "cubbyhole/x", s.RootToken, nil); code != http.StatusTooManyRequests {
+		t.Fatalf("second request: %d; want 429", code)
+	}
+	if n := refusals(); n != 0 {
+		t.Fatalf("%d refusals audited while disabled", n)
+	}
+	if code, _, _ := call(t, s, "POST", "sys/quotas/config", s.RootToken, map[string]any{"enable_rate_limit_audit_logging": true}); code != 204 {
+		t.Fatalf("config: %d", code)
+	}
+	if code, _, _ := call(t, s, "GET", "cubbyhole/x", s.RootToken, nil); code != http.StatusTooManyRequests {
+		t.Fatalf("third request: %d; want 429", code)
+	}
+	if n := refusals(); n == 0 {
+		t.Fatalf("refusal not audited while enabled")
 	}
 }
