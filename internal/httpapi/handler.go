@@ -133,7 +133,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rl := req.RateLimit; rl != nil {
 		h.Set("X-Ratelimit-Limit", strconv.FormatUint(rl.Limit, 10))
 		h.Set("X-Ratelimit-Remaining", strconv.FormatUint(rl.Remaining, 10))
-		h.Set("X-Ratelimit-Reset", rl.Reset.UTC().Format(time.RFC1123))
+		// Vault documents the reset as the seconds until the client's
+		// allowance is whole again, like Retry-After.
+		h.Set("X-Ratelimit-Reset", strconv.FormatInt(int64(max(time.Until(rl.Reset)+time.Second-1, 0)/time.Second), 10))
 	}
 	if err != nil {
 		respondError(w, a.logger, reqID, err)

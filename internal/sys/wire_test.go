@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -369,8 +370,12 @@ func TestQuotaConfig(t *testing.T) {
 	}
 	// The second request against a rate of 3 leaves 1.
 	_, _, h := call(t, s, "GET", "secret/config", s.RootToken, nil)
-	if h.Get("X-Ratelimit-Limit") != "3" || h.Get("X-Ratelimit-Remaining") != "1" || h.Get("X-Ratelimit-Reset") == "" {
+	if h.Get("X-Ratelimit-Limit") != "3" || h.Get("X-Ratelimit-Remaining") != "1" {
 		t.Errorf("rate limit headers = %v", h)
+	}
+	// The reset is in seconds: two of three requests per hour to refill.
+	if reset, err := strconv.Atoi(h.Get("X-Ratelimit-Reset")); err != nil || reset < 2300 || reset > 2400 {
+		t.Errorf("X-Ratelimit-Reset = %q; want about 2400 (seconds)", h.Get("X-Ratelimit-Reset"))
 	}
 	// Exempt paths are never limited and carry no headers.
 	for i := 0; i < 5; i++ {
