@@ -200,6 +200,7 @@ func (m *Manager) Config() Config {
 
 // SetConfig stores the quota configuration.
 func (m *Manager) SetConfig(ctx context.Context, c Config) error {
+	c.ExemptPaths = append([]string{}, c.ExemptPaths...)
 	for i, p := range c.ExemptPaths {
 		p = strings.TrimPrefix(strings.TrimPrefix(p, "/"), "v1/")
 		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {

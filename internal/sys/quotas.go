@@ -83,8 +83,8 @@ func (b *Backend) quotas(ctx context.Context, req *logical.Request, rest string)
 	return nil, logical.ErrUnsupportedOperation
 }
 
-// quotaConfig answers sys/quotas/config. A write changes only the fields
-// it names.
+// quotaConfig answers sys/quotas/config. As in Vault, a write sets all
+// three fields: one it leaves out goes back to its default.
 func quotaConfig(ctx context.Context, m *quota.Manager, req *logical.Request) (*logical.Response, error) {
 	switch req.Operation {
 	case logical.ReadOperation:
@@ -95,41 +95,21 @@ func quotaConfig(ctx context.Context, m *quota.Manager, req *logical.Request) (*
 			"rate_limit_exempt_paths":            c.ExemptPaths,
 		}}, nil
 	case logical.UpdateOperation:
-		var in struct {
-			ExemptPaths     *[]string `json:"rate_limit_exempt_paths"`
-			AuditRejected   *bool     `json:"enable_rate_limit_audit_logging"`
-			ResponseHeaders *bool     `json:"enable_rate_limit_response_headers"`
-		}
 		// Vault's clients send booleans as JSON booleans or strings, and
 		// lists as arrays or comma-separated strings.
-		data := map[string]any{}
-		for k, v := range req.Data {
-			switch k {
-			case "rate_limit_exempt_paths":
-				data[k] = stringList(v)
-				if data[k] == nil {
-					data[k] = []string{}
-				}
-			case "enable_rate_limit_audit_logging", "enable_rate_limit_response_headers":
+		var c quota.Config
+		c.ExemptPaths = stringList(req.Data["rate_limit_exempt_paths"])
+		for key, dst := range map[string]*bool{
+			"enable_rate_limit_audit_logging":    &c.AuditRejected,
+			"enable_rate_limit_response_headers": &c.ResponseHeaders,
+		} {
+			if v, ok := req.Data[key]; ok {
 				b, err := boolValue(v)
 				if err != nil {
-					return nil, logical.InvalidRequest("invalid value for %s: %s", k, err.Error())
+					return nil, logical.InvalidRequest("invalid value for %s: %s", key, err.Error())
 				}
-				data[k] = b
+				*dst = b
 			}
-		}
-		if err := decode(&logical.Request{Data: data}, &in); err != nil {
-			return nil, err
-		}
-		c := m.Config()
-		if in.ExemptPaths != nil {
-			c.ExemptPaths = *in.ExemptPaths
-		}
-		if in.AuditRejected != nil {
-			c.AuditRejected = *in.AuditRejected
-		}
-		if in.ResponseHeaders != nil {
-			c.ResponseHeaders = *in.ResponseHeaders
 		}
 		if err := m.SetConfig(ctx, c); err != nil {
 			if errors.Is(err, quota.ErrInvalidConfig) {

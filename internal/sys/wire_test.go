@@ -388,6 +388,15 @@ func TestQuotaConfig(t *testing.T) {
 	if code != http.StatusTooManyRequests || h.Get("X-Ratelimit-Remaining") != "0" || h.Get("Retry-After") == "" {
 		t.Errorf("over the limit: %d %v", code, h)
 	}
+	// A write sets every field: those left out go back to their defaults.
+	if code, _, _ := call(t, s, "POST", "sys/quotas/config", s.RootToken, map[string]any{"enable_rate_limit_audit_logging": true}); code != 204 {
+		t.Fatalf("config write: %d", code)
+	}
+	_, body, _ = call(t, s, "GET", "sys/quotas/config", s.RootToken, nil)
+	data = body["data"].(map[string]any)
+	if data["enable_rate_limit_response_headers"] != false || data["enable_rate_limit_audit_logging"] != true || len(data["rate_limit_exempt_paths"].([]any)) != 0 {
+		t.Errorf("after a partial write: %v", data)
+	}
 	// A bad exempt path is refused.
 	if code, _, _ := call(t, s, "POST", "sys/quotas/config", s.RootToken, map[string]any{"rate_limit_exempt_paths": []string{"a*b"}}); code != http.StatusBadRequest {
 		t.Errorf("bad exempt path: %d; want 400", code)
@@ -419,7 +428,7 @@ func TestQuotaAuditLogging(t *testing.T) {
 	if n := refusals(); n != 0 {
 		t.Fatalf("%d refusals audited while disabled", n)
 	}
-	if code, _, _ := call(t, s, "POST", "sys/quotas/config", s.RootToken, map[string]any{"enable_rate_limit_audit_logging": true}); code != 204 {
+	if code, _, _ := call(t, s, "POST", "sys/quotas/config", s.RootToken, map[string]any{"enable_rate_limit_audit_logging": "true"}); code != 204 {
 		t.Fatalf("config: %d", code)
 	}
 	if code, _, _ := call(t, s, "GET", "cubbyhole/x", s.RootToken, nil); code != http.StatusTooManyRequests {
