@@ -26,14 +26,13 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	}
 
 	if q := c.quotas.Take(req.Path, clientIP(req.Connection)); q.Applied {
-		qc := c.quotas.Config()
-		if qc.ResponseHeaders {
+		if q.ResponseHeaders {
 			req.RateLimit = &logical.RateLimit{Limit: q.Limit, Remaining: q.Remaining, Reset: q.Reset}
 		}
 		if !q.Allowed {
 			err := &logical.Error{Kind: logical.KindRateLimited, RetryAfter: q.RetryAfter,
 				Messages: []string{fmt.Sprintf("request path %q: rate limit quota exceeded", req.Path)}}
-			if qc.AuditRejected && c.audit.Enabled() {
+			if q.AuditRejected && c.audit.Enabled() {
 				// Refused requests are audited only when asked to be.
 				return nil, c.refuse(ctx, auditInput(req, nil, nil, nil), err)
 			}

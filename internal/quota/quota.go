@@ -60,6 +60,8 @@ type Decision struct {
 	Reset            time.Time
 	// RetryAfter tells a refused client when to come back.
 	RetryAfter time.Duration
+	// ResponseHeaders and AuditRejected are the Config switches in force.
+	ResponseHeaders, AuditRejected bool
 }
 
 // ErrInvalidConfig is returned by SetConfig for a value it refuses.
@@ -289,11 +291,14 @@ func (m *Manager) Take(path, client string) Decision {
 			best, bestLen = l, n
 		}
 	}
+	headers, audit := m.config.ResponseHeaders, m.config.AuditRejected
 	m.mu.RUnlock()
 	if best == nil {
 		return Decision{Allowed: true}
 	}
-	return best.take(client, m.now())
+	d := best.take(client, m.now())
+	d.ResponseHeaders, d.AuditRejected = headers, audit
+	return d
 }
 
 func (l *limiter) take(client string, now time.Time) Decision {

@@ -137,3 +137,27 @@ func TestConfigExemptAndFigures(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkTake(b *testing.B) {
+	ctx := context.Background()
+	for name, exempt := range map[string][]string{"no exempt paths": nil, "four exempt paths": {"sys/a", "sys/b/*", "auth/x/*", "secret/data/skip"}} {
+		b.Run(name, func(b *testing.B) {
+			m, err := Open(ctx, inmem.New())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := m.Put(ctx, Rule{Name: "kv", Path: "secret/", Rate: 1e12}); err != nil {
+				b.Fatal(err)
+			}
+			if err := m.SetConfig(ctx, Config{ExemptPaths: exempt, ResponseHeaders: true}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := m.Take("secret/data/app", "10.0.0.1"); !d.Allowed {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
+}
