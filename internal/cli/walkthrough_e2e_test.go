@@ -242,7 +242,9 @@ func TestSecretsEnginesWalkthrough(t *testing.T) {
 	wantContains(t, "legacy mount hint", res.stderr, "`vault mount` is deprecated; use `tresor secrets enable`")
 	r.run(0, "", "write", "django/aws-access-key", "value=AKIA123")
 	res = r.run(0, "", "read", "django/aws-access-key")
-	wantContains(t, "read django", res.stdout, "value    AKIA123")
+	// As with Vault, a KV v1 read tells when to read again: the mount's
+	// default lease TTL.
+	wantContains(t, "read django", res.stdout, "refresh_interval    768h", "value               AKIA123")
 	res = r.run(0, "", "secrets", "list")
 	wantContains(t, "secrets list", res.stdout, "Path ", "django/ ", "Secrets used in a Django project", "kv1/ ")
 	res = r.run(0, "", "mounts")

@@ -31,9 +31,19 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		return nil, logical.ErrSealed
 	}
 
-	if ok, wait := c.quotas.Allow(req.Path, clientIP(req.Connection)); !ok {
-		return nil, &logical.Error{Kind: logical.KindRateLimited, RetryAfter: wait,
-			Messages: []string{fmt.Sprintf("request path %q: rate limit quota exceeded", req.Path)}}
+	if q := c.quotas.Take(req.Path, clientIP(req.Connection)); q.Applied {
+		if q.ResponseHeaders {
+			req.RateLimit = &logical.RateLimit{Limit: q.Limit, Remaining: q.Remaining, Reset: q.Reset}
+		}
+		if !q.Allowed {
+			err := &logical.Error{Kind: logical.KindRateLimited, RetryAfter: q.RetryAfter,
+				Messages: []string{fmt.Sprintf("request path %q: rate limit quota exceeded", req.Path)}}
+			if q.AuditRejected && c.audit.Enabled() {
+				// Refused requests are audited only when asked to be.
+				return nil, c.refuse(ctx, auditInput(req, nil, nil, nil), err)
+			}
+			return nil, err
+		}
 	}
 	entry, rel, found := c.mounts.Match(req.Path)
 	var unauth, sudo bool
@@ -158,7 +168,7 @@ func (c *Core) complete(ctx context.Context, entry *mount.Entry, req *logical.Re
 			return nil, err
 		}
 	}
-	if resp.Secret != nil && resp.Secret.LeaseID == "" && !auth {
+	if resp.Secret != nil && resp.Secret.LeaseID == "" && !resp.Secret.NoLease && !auth {
 		if err := c.registerLease(ctx, entry, req.Path, te, resp); err != nil {
 			return nil, err
 		}

@@ -53,6 +53,14 @@ func (c *Core) setupMounts(ctx context.Context) error {
 	}
 	c.mounts = new(mount.Table)
 	for _, e := range entries {
+		// As in Vault: sys/ is seal-wrapped, and a cubbyhole is per
+		// token, so never replicated.
+		switch e.Type {
+		case typeSystem:
+			e.SealWrap = true
+		case typeCubbyhole:
+			e.Local = true
+		}
 		if e.StoragePrefix == "" {
 			e.StoragePrefix = storagePrefix(e)
 		}
@@ -127,6 +135,12 @@ func (c *Core) build(ctx context.Context, e *mount.Entry) error {
 	}
 	e.Backend = b
 	return nil
+}
+
+// SystemLeaseTTLs are the server's default and maximum lease TTLs, which
+// apply on mounts that set none.
+func (c *Core) SystemLeaseTTLs() (def, max time.Duration) {
+	return c.cfg.DefaultLeaseTTL, c.cfg.MaxLeaseTTL
 }
 
 func (c *Core) ttl(mountTTL, system time.Duration) time.Duration {

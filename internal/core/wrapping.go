@@ -74,6 +74,8 @@ func (c *Core) wrap(ctx context.Context, resp *logical.Response, ttl time.Durati
 	}
 	if resp.Auth != nil {
 		info.WrappedAccessor = resp.Auth.Accessor
+	} else {
+		info.WrappedAccessor = resp.WrappedAccessor
 	}
 	return &logical.Response{WrapInfo: info}, nil
 }
@@ -118,8 +120,8 @@ func (c *Core) Unwrap(ctx context.Context, id string) (*logical.Response, error)
 		return nil, fmt.Errorf("decode wrapped response: %w", err)
 	}
 	resp := &logical.Response{Data: w.Data, Auth: w.Auth, Warnings: w.Warnings}
-	if w.LeaseID != "" {
-		resp.Secret = &logical.Secret{LeaseID: w.LeaseID, TTL: w.LeaseDuration, Renewable: w.Renewable}
+	if w.LeaseID != "" || w.LeaseDuration > 0 {
+		resp.Secret = &logical.Secret{LeaseID: w.LeaseID, TTL: w.LeaseDuration, Renewable: w.Renewable, NoLease: w.LeaseID == ""}
 	}
 	if resp.Data == nil && resp.Auth == nil {
 		resp.Data = map[string]any{}
@@ -154,10 +156,11 @@ func (c *Core) Rewrap(ctx context.Context, id string) (*logical.Response, error)
 	return c.wrap(ctx, resp, te.TTL, te.Path)
 }
 
-// Wrap wraps arbitrary data (sys/wrapping/wrap).
+// Wrap wraps arbitrary data (sys/wrapping/wrap) for ttl, which the caller
+// asked for with X-Vault-Wrap-TTL.
 func (c *Core) Wrap(ctx context.Context, data map[string]any, ttl time.Duration) (*logical.Response, error) {
 	if ttl <= 0 {
-		ttl = 5 * time.Minute
+		return nil, logical.InvalidRequest("endpoint requires response wrapping to be used")
 	}
 	return c.wrap(ctx, &logical.Response{Data: data}, ttl, "sys/wrapping/wrap")
 }

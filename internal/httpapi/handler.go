@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,6 +143,14 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Unauthenticated = true
 	}
 	resp, err := a.core.Handle(r.Context(), req)
+	if rl := req.RateLimit; rl != nil {
+		h := w.Header()
+		h.Set("X-Ratelimit-Limit", strconv.FormatUint(rl.Limit, 10))
+		h.Set("X-Ratelimit-Remaining", strconv.FormatUint(rl.Remaining, 10))
+		// Vault documents the reset as the seconds until the client's
+		// allowance is whole again, like Retry-After.
+		h.Set("X-Ratelimit-Reset", strconv.FormatInt(int64(max(time.Until(rl.Reset)+time.Second-1, 0)/time.Second), 10))
+	}
 	if err != nil {
 		respondError(w, a.logger, reqID, err)
 		return

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -90,6 +91,11 @@ func (a *api) newRequest(w http.ResponseWriter, r *http.Request, path string) (*
 		}
 		req.WrapTTL = ttl
 	}
+	if op == logical.PatchOperation {
+		if err := patchContentType(r); err != nil {
+			return nil, err
+		}
+	}
 	switch op {
 	case logical.UpdateOperation, logical.PatchOperation:
 		data, err := a.decodeBody(w, r)
@@ -118,3 +124,19 @@ func (a *api) newRequest(w http.ResponseWriter, r *http.Request, path string) (*
 
 // maxWrapTTL bounds a requested wrapping TTL.
 const maxWrapTTL = 100 * 365 * 24 * time.Hour
+
+// patchContentType checks that a PATCH is a JSON merge patch (RFC 7396),
+// the only kind Vault accepts: 400 for a malformed Content-Type, 415 for
+// any other type.
+func patchContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return badRequest("invalid Content-Type: " + strconv.Quote(ct))
+	}
+	if mt != "application/merge-patch+json" {
+		return &logical.Error{Kind: logical.KindUnsupportedMediaType, Messages: []string{
+			"PATCH requires Content-Type of application/merge-patch+json, provided " + mt}}
+	}
+	return nil
+}

@@ -31,12 +31,23 @@ func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.R
 		_, _ = w.Write(resp.RawBody)
 		return
 	}
-	if resp == nil || (resp.Data == nil && resp.Auth == nil && resp.Secret == nil && resp.WrapInfo == nil && len(resp.Warnings) == 0 && resp.Raw == nil) {
+	empty := resp == nil || (resp.Data == nil && resp.Auth == nil && resp.Secret == nil && resp.WrapInfo == nil && len(resp.Warnings) == 0 && resp.Raw == nil)
+	if empty && (resp == nil || resp.StatusCode == 0) && (req.Operation == logical.ReadOperation || req.Operation == logical.ListOperation) {
+		// A read of nothing is Vault's 404 with an empty error list.
+		writeErrors(w, http.StatusNotFound, []string{})
+		return
+	}
+	if empty {
 		status := http.StatusNoContent
 		if resp != nil && resp.StatusCode != 0 {
 			status = resp.StatusCode
 		}
 		w.WriteHeader(status)
+		return
+	}
+	if req.Operation == logical.ListOperation && resp.Raw == nil && resp.WrapInfo == nil && resp.StatusCode == 0 && noKeys(resp.Data) {
+		// So is a list without keys.
+		writeErrors(w, http.StatusNotFound, []string{})
 		return
 	}
 	status := http.StatusOK
@@ -60,12 +71,12 @@ func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.R
 		env.Renewable = s.Renewable
 		env.LeaseDuration = int(s.TTL / time.Second)
 	}
-	if !strings.HasPrefix(req.Path, "sys/") || resp.Data == nil {
+	if resp.Data == nil || !copiesDataToTop(req.Path) {
 		writeJSON(w, status, env)
 		return
 	}
-	// Vault repeats the data of sys/ responses at the top level, and old
-	// clients read it there; the envelope's own keys win.
+	// Vault repeats the data of a few old sys/ endpoints at the top level,
+	// and old clients read it there; the envelope's own keys win.
 	top := make(map[string]any, len(resp.Data)+9)
 	for k, v := range resp.Data {
 		top[k] = v
@@ -80,6 +91,51 @@ func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.R
 	top["auth"] = env.Auth
 	top["mount_type"] = env.MountType
 	writeJSON(w, status, top)
+}
+
+// noKeys reports whether a list answer's data holds no keys.
+func noKeys(data map[string]any) bool {
+	switch k := data["keys"].(type) {
+	case []string:
+		return len(k) == 0
+	case []any:
+		return len(k) == 0
+	case nil:
+		return true
+	}
+	return false
+}
+
+// Vault copies a response's data to the top level for the sys/ endpoints
+// that predate the envelope's data field, and for no others: a response
+// built from caller-controlled data (an unwrapped secret, a KV read) must
+// never gain top-level keys such as "errors".
+var (
+	dataToTopExact = map[string]bool{
+		"sys/audit": true, "sys/auth": true, "sys/mounts": true, "sys/policy": true,
+		"sys/capabilities": true, "sys/capabilities-accessor": true, "sys/capabilities-self": true,
+		"sys/config/cors": true, "sys/config/auditing/request-headers": true,
+		"sys/ha-status": true, "sys/key-status": true, "sys/remount": true, "sys/rotate": true,
+		"sys/rekey/backup": true, "sys/rekey/recovery-key-backup": true, "sys/wrapping/wrap": true,
+	}
+	dataToTopPrefixes = []string{
+		"sys/audit/", "sys/audit-hash/", "sys/auth/", "sys/mounts/", "sys/policy/",
+		"sys/config/auditing/request-headers/",
+	}
+)
+
+// copiesDataToTop reports whether the response to path repeats its data
+// at the top level.
+func copiesDataToTop(path string) bool {
+	if dataToTopExact[strings.TrimSuffix(path, "/")] {
+		return true
+	}
+	for _, p := range dataToTopPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // respondError is the one place where errors become HTTP statuses. Only

@@ -191,10 +191,12 @@ func (a *api) handleHealth(w http.ResponseWriter, r *http.Request, _ string) {
 		w.WriteHeader(status)
 		return
 	}
+	// A Vault server is a standby until it becomes active, which takes an
+	// unseal.
 	writeJSON(w, status, map[string]any{
 		"initialized":                  st.Initialized,
 		"sealed":                       st.Sealed,
-		"standby":                      false,
+		"standby":                      !st.Initialized || st.Sealed,
 		"performance_standby":          false,
 		"replication_performance_mode": "disabled",
 		"replication_dr_mode":          "disabled",

@@ -13,16 +13,17 @@ type Kind int
 
 // The kinds of client-visible error.
 const (
-	KindInternal         Kind = iota // 500, text never shown
-	KindInvalidRequest               // 400
-	KindPermissionDenied             // 403
-	KindNotFound                     // 404
-	KindUnsupported                  // 405
-	KindTooLarge                     // 413
-	KindRateLimited                  // 429
-	KindSealed                       // 503
-	KindUnavailable                  // 503
-	KindNotInitialized               // 400 on most paths
+	KindInternal             Kind = iota // 500, text never shown
+	KindInvalidRequest                   // 400
+	KindPermissionDenied                 // 403
+	KindNotFound                         // 404
+	KindUnsupported                      // 405
+	KindTooLarge                         // 413
+	KindRateLimited                      // 429
+	KindSealed                           // 503
+	KindUnavailable                      // 503
+	KindNotInitialized                   // 400 on most paths
+	KindUnsupportedMediaType             // 415
 )
 
 // Error is an error whose messages are safe to show a client. Its text must
@@ -54,6 +55,8 @@ func (e *Error) Status() int {
 		return http.StatusMethodNotAllowed
 	case KindTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case KindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	case KindRateLimited:
 		return http.StatusTooManyRequests
 	case KindSealed, KindUnavailable:

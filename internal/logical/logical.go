@@ -65,6 +65,18 @@ type Request struct {
 	// Unauthenticated marks a request to a path that needs no token
 	// (sys/health, auth/*/login, ...).
 	Unauthenticated bool
+
+	// RateLimit is set by the core, for the transport, when a rate limit
+	// quota applied to the request and sys/quotas/config asks for the
+	// X-Ratelimit-* response headers.
+	RateLimit *RateLimit
+}
+
+// RateLimit is the state of the rate limit quota a request counted against.
+type RateLimit struct {
+	Limit, Remaining uint64
+	// Reset is when the client's allowance is whole again.
+	Reset time.Time
 }
 
 // TokenInfo is what a backend may know of the caller's token. It never
@@ -85,6 +97,10 @@ type Response struct {
 	Secret   *Secret
 	WrapInfo *WrapInfo
 	Warnings []string
+	// WrappedAccessor is the accessor of a credential in Data (an AppRole
+	// secret ID's), shown as wrap_info.wrapped_accessor when the response
+	// is wrapped. A login's token accessor is used without it.
+	WrappedAccessor string
 	// MountType is the type of the mount that answered; the core sets it
 	// (the envelope's mount_type).
 	MountType string
@@ -113,6 +129,9 @@ type Auth struct {
 	TokenType     string            `json:"token_type"`
 	Orphan        bool              `json:"orphan"`
 	NumUses       int               `json:"num_uses"`
+	// MFARequirement is always null: Tresor has no login MFA, and Vault
+	// clients expect the key.
+	MFARequirement *struct{} `json:"mfa_requirement"`
 
 	// Set by auth methods that want the core to mint the token.
 	TTL         time.Duration `json:"-"`
@@ -132,6 +151,10 @@ type Secret struct {
 	TTL       time.Duration
 	MaxTTL    time.Duration
 	Renewable bool
+	// NoLease makes TTL advice only: the client should read the secret
+	// again after it (KV version 1's lease_duration), and the core
+	// registers no lease.
+	NoLease bool
 	// InternalData is kept with the lease and handed back on renew/revoke.
 	InternalData map[string]any
 }

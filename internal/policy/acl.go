@@ -195,3 +195,56 @@ func (a *ACL) lookup(path string, list bool) *Rule {
 	}
 	return a.nonExact(path)
 }
+
+// HasMountAccess reports whether a grants anything at all on the mount at
+// mountPath ("secret/"): a capability on the mount path itself, or on any
+// path below it. It decides which mounts sys/internal/ui/mounts shows a
+// token, as Vault does; deny rules grant nothing.
+func (a *ACL) HasMountAccess(mountPath string) bool {
+	if a.root {
+		return true
+	}
+	grants := func(r *Rule) bool { return r.Capabilities&Deny == 0 && r.Capabilities != 0 }
+	if r := a.lookup(strings.TrimLeft(mountPath, "/"), true); r != nil && grants(r) {
+		return true
+	}
+	for path, r := range a.exact {
+		if strings.HasPrefix(path, mountPath) && grants(r) {
+			return true
+		}
+	}
+	for path, r := range a.prefix {
+		if strings.HasPrefix(path, mountPath) && grants(r) {
+			return true
+		}
+	}
+	// A "+" pattern counts when its first segments can match the mount's.
+	mountSegs := strings.Split(strings.TrimSuffix(mountPath, "/"), "/")
+	for _, group := range a.wild {
+		for i := range group {
+			if w := &group[i]; grants(w.cand.rule) && w.couldMatchBelow(mountSegs) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// couldMatchBelow reports whether some path below the mount whose path
+// segments are mountSegs can match w.
+func (w *wildRule) couldMatchBelow(mountSegs []string) bool {
+	for i, seg := range mountSegs {
+		if i >= len(w.segs) {
+			return w.isPrefix
+		}
+		last := i == len(w.segs)-1
+		switch {
+		case w.segs[i] == "+", w.segs[i] == seg:
+		case w.isPrefix && last && strings.HasPrefix(seg, w.segs[i]):
+			return true
+		default:
+			return false
+		}
+	}
+	return true
+}

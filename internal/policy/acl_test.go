@@ -350,3 +350,33 @@ func TestAllowedDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+func TestHasMountAccess(t *testing.T) {
+	tests := map[string]struct {
+		policies []string
+		mount    string
+		want     bool
+	}{
+		"root sees every mount":        {policies: []string{RootName}, mount: "anything/", want: true},
+		"glob over the mount":          {policies: []string{"glob"}, mount: "secret/", want: true},
+		"bare glob covers the mount":   {policies: []string{"bare-glob"}, mount: "secret/", want: true},
+		"exact rule below the mount":   {policies: []string{"deny-ab", "sudo"}, mount: "sys/", want: true},
+		"nothing for another mount":    {policies: []string{"glob"}, mount: "transit/", want: false},
+		"deny grants nothing":          {policies: []string{"denier"}, mount: "secret/", want: false},
+		"only a deny below the mount":  {policies: []string{"deny-ab"}, mount: "secret/", want: false},
+		"plus rule below the mount":    {policies: []string{"plus"}, mount: "team/", want: true},
+		"plus rule of another mount":   {policies: []string{"plus"}, mount: "teams/", want: false},
+		"plus rule on a nested mount":  {policies: []string{"plus"}, mount: "team/x/", want: true},
+		"plus rule mismatching mount":  {policies: []string{"plus"}, mount: "team/admin/other/x/", want: false},
+		"list plus under the mount":    {policies: []string{"list-plus"}, mount: "secret/", want: true},
+		"prefix rule deeper in mount":  {policies: []string{"writer"}, mount: "secret/", want: true},
+		"mount-shaped prefix mismatch": {policies: []string{"glob"}, mount: "secretx/", want: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := compile(t, tc.policies, nil).HasMountAccess(tc.mount); got != tc.want {
+				t.Errorf("HasMountAccess(%q) = %v, want %v", tc.mount, got, tc.want)
+			}
+		})
+	}
+}

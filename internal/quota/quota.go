@@ -34,6 +34,39 @@ type Rule struct {
 	BlockInterval time.Duration `json:"block_interval"`
 }
 
+// Config is sys/quotas/config: how quotas show themselves.
+type Config struct {
+	// ExemptPaths are request paths no quota applies to: exact, or a
+	// prefix when they end in "*" ("sys/health", "auth/approle/*").
+	ExemptPaths []string `json:"rate_limit_exempt_paths"`
+	// AuditRejected makes the core audit requests a quota refuses.
+	AuditRejected bool `json:"enable_rate_limit_audit_logging"`
+	// ResponseHeaders makes responses carry X-Ratelimit-Limit, -Remaining
+	// and -Reset when a quota applies.
+	ResponseHeaders bool `json:"enable_rate_limit_response_headers"`
+}
+
+// configKey is where Config is stored; rule names hold no "/".
+const configKey = "config/quotas"
+
+// Decision is the outcome of one request against the quotas.
+type Decision struct {
+	Allowed bool
+	// Applied reports that a rule applied; the figures below are its.
+	Applied bool
+	// Limit is the rule's rate, Remaining what the client has left of it,
+	// Reset when its bucket is full again.
+	Limit, Remaining uint64
+	Reset            time.Time
+	// RetryAfter tells a refused client when to come back.
+	RetryAfter time.Duration
+	// ResponseHeaders and AuditRejected are the Config switches in force.
+	ResponseHeaders, AuditRejected bool
+}
+
+// ErrInvalidConfig is returned by SetConfig for a value it refuses.
+var ErrInvalidConfig = errors.New("invalid quota configuration")
+
 // ErrNotFound is returned by Get for an unknown rule.
 var ErrNotFound = errors.New("quota not found")
 
@@ -58,8 +91,9 @@ type Manager struct {
 	store storage.Store
 	now   func() time.Time
 
-	mu    sync.RWMutex
-	rules map[string]*limiter
+	mu     sync.RWMutex
+	rules  map[string]*limiter
+	config Config
 	// active is the rule count, read without locking on the hot path.
 	active atomic.Int32
 }
@@ -71,7 +105,17 @@ func Open(ctx context.Context, store storage.Store) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list quotas: %w", err)
 	}
+	if e, err := store.Get(ctx, configKey); err == nil {
+		if err := json.Unmarshal(e.Value, &m.config); err != nil {
+			return nil, fmt.Errorf("decode quota config: %w", err)
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("read quota config: %w", err)
+	}
 	for _, n := range names {
+		if strings.HasSuffix(n, "/") {
+			continue
+		}
 		e, err := store.Get(ctx, n)
 		if err != nil {
 			return nil, fmt.Errorf("read quota %q: %w", n, err)
@@ -147,6 +191,53 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
+// Config returns the quota configuration.
+func (m *Manager) Config() Config {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := m.config
+	c.ExemptPaths = append([]string{}, c.ExemptPaths...)
+	return c
+}
+
+// SetConfig stores the quota configuration.
+func (m *Manager) SetConfig(ctx context.Context, c Config) error {
+	c.ExemptPaths = append([]string{}, c.ExemptPaths...)
+	for i, p := range c.ExemptPaths {
+		p = strings.TrimPrefix(strings.TrimPrefix(p, "/"), "v1/")
+		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
+			return fmt.Errorf("%w: exempt path %q", ErrInvalidConfig, c.ExemptPaths[i])
+		}
+		c.ExemptPaths[i] = p
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.store.Put(ctx, &storage.Entry{Key: configKey, Value: raw}); err != nil {
+		return fmt.Errorf("store quota config: %w", err)
+	}
+	m.config = c
+	return nil
+}
+
+// exempt reports whether path is one of the configured exempt paths.
+// Called with m.mu held.
+func (m *Manager) exempt(path string) bool {
+	for _, p := range m.config.ExemptPaths {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(path, prefix) {
+				return true
+			}
+		} else if path == p || path == p+"/" {
+			return true
+		}
+	}
+	return false
+}
+
 // List returns the rule names, sorted.
 func (m *Manager) List() []string {
 	m.mu.RLock()
@@ -179,10 +270,20 @@ func matches(p, path string) (bool, int) {
 // Allow takes one request of client (an IP address) to path from the most
 // specific matching rule's bucket. When refused it says how long to wait.
 func (m *Manager) Allow(path, client string) (bool, time.Duration) {
+	d := m.Take(path, client)
+	return d.Allowed, d.RetryAfter
+}
+
+// Take is Allow with the figures of the rule that applied.
+func (m *Manager) Take(path, client string) Decision {
 	if m == nil || m.active.Load() == 0 {
-		return true, 0
+		return Decision{Allowed: true}
 	}
 	m.mu.RLock()
+	if m.exempt(path) {
+		m.mu.RUnlock()
+		return Decision{Allowed: true}
+	}
 	var best *limiter
 	bestLen := -1
 	for _, l := range m.rules {
@@ -190,14 +291,17 @@ func (m *Manager) Allow(path, client string) (bool, time.Duration) {
 			best, bestLen = l, n
 		}
 	}
+	headers, audit := m.config.ResponseHeaders, m.config.AuditRejected
 	m.mu.RUnlock()
 	if best == nil {
-		return true, 0
+		return Decision{Allowed: true}
 	}
-	return best.take(client, m.now())
+	d := best.take(client, m.now())
+	d.ResponseHeaders, d.AuditRejected = headers, audit
+	return d
 }
 
-func (l *limiter) take(client string, now time.Time) (bool, time.Duration) {
+func (l *limiter) take(client string, now time.Time) Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r := l.rule
@@ -209,22 +313,30 @@ func (l *limiter) take(client string, now time.Time) (bool, time.Duration) {
 		b = &bucket{tokens: r.Rate, last: now}
 		l.clients[client] = b
 	}
-	if now.Before(b.blockedUntil) {
-		return false, b.blockedUntil.Sub(now)
-	}
 	perSecond := r.Rate / r.Interval.Seconds()
+	d := Decision{Applied: true, Limit: uint64(math.Ceil(r.Rate))}
+	if now.Before(b.blockedUntil) {
+		d.RetryAfter, d.Reset = b.blockedUntil.Sub(now), b.blockedUntil
+		return d
+	}
 	b.tokens = math.Min(r.Rate, b.tokens+now.Sub(b.last).Seconds()*perSecond)
 	b.last = now
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0
+		d.Allowed = true
+	} else {
+		d.RetryAfter = time.Duration((1 - b.tokens) / perSecond * float64(time.Second))
+		if r.BlockInterval > 0 {
+			b.blockedUntil = now.Add(r.BlockInterval)
+			d.RetryAfter = r.BlockInterval
+		}
 	}
-	wait := time.Duration((1 - b.tokens) / perSecond * float64(time.Second))
-	if r.BlockInterval > 0 {
-		b.blockedUntil = now.Add(r.BlockInterval)
-		wait = r.BlockInterval
+	d.Remaining = uint64(math.Max(b.tokens, 0))
+	d.Reset = now.Add(time.Duration((r.Rate - b.tokens) / perSecond * float64(time.Second)))
+	if !d.Allowed && d.Reset.Before(now.Add(d.RetryAfter)) {
+		d.Reset = now.Add(d.RetryAfter)
 	}
-	return false, wait
+	return d
 }
 
 // sweep drops buckets that have refilled completely and are not blocked.

@@ -21,6 +21,8 @@ type Mounter interface {
 	Unmount(ctx context.Context, path string) error
 	Remount(ctx context.Context, from, to string) error
 	Tune(ctx context.Context, path string, fn func(e *mount.Entry) error) error
+	// SystemLeaseTTLs are the TTLs of mounts that set none.
+	SystemLeaseTTLs() (def, max time.Duration)
 }
 
 // mountInput is the body of sys/mounts/<path> and sys/auth/<path>.
@@ -133,17 +135,23 @@ func mountOutput(e *mount.Entry) map[string]any {
 	if len(e.Config.AuditNonHMACResponseKeys) > 0 {
 		cfg["audit_non_hmac_response_keys"] = e.Config.AuditNonHMACResponseKeys
 	}
-	var opts any
-	if e.Options != nil {
-		opts = e.Options
+	if e.Type == "system" {
+		// Vault's sys/ passes the caller's Accept header to the backend
+		// (for sys/metrics formats).
+		cfg["passthrough_request_headers"] = []string{"Accept"}
 	}
-	return map[string]any{
+	if strings.HasPrefix(e.Path, "auth/") {
+		// Tokens of auth methods are service tokens unless a role asks
+		// for batch ones; the mount's own setting cannot be tuned here.
+		cfg["token_type"] = "default-service"
+	}
+	out := map[string]any{
 		"type":                    e.Type,
 		"description":             e.Description,
 		"accessor":                e.Accessor,
 		"uuid":                    e.UUID,
 		"config":                  cfg,
-		"options":                 opts,
+		"options":                 optionsOutput(e),
 		"local":                   e.Local,
 		"seal_wrap":               e.SealWrap,
 		"external_entropy_access": false,
@@ -151,6 +159,47 @@ func mountOutput(e *mount.Entry) map[string]any {
 		"running_plugin_version":  "v" + "0.1.0+builtin.tresor",
 		"running_sha256":          "",
 	}
+	if !notPlugins[e.Type] {
+		out["deprecation_status"] = "supported"
+	}
+	return out
+}
+
+// notPlugins are the mount types built into Vault's core rather than its
+// plugin registry; Vault gives them no deprecation_status.
+var notPlugins = map[string]bool{"system": true, "token": true, "cubbyhole": true, "identity": true}
+
+// tuneOutput is a mount's tune read. Unlike sys/mounts, which shows 0 for
+// an unset TTL, it shows the effective TTLs, as Vault does.
+func (m *mountRoutes) tuneOutput(e *mount.Entry) map[string]any {
+	out := mountOutput(e)
+	data := out["config"].(map[string]any)
+	def, max := m.core.SystemLeaseTTLs()
+	if e.Config.DefaultLeaseTTL > 0 {
+		def = e.Config.DefaultLeaseTTL
+	}
+	if e.Config.MaxLeaseTTL > 0 {
+		max = e.Config.MaxLeaseTTL
+	}
+	data["default_lease_ttl"] = int64(def / time.Second)
+	data["max_lease_ttl"] = int64(max / time.Second)
+	data["description"] = e.Description
+	data["options"] = out["options"]
+	data["force_no_cache"] = false
+	return data
+}
+
+// optionsOutput is a mount's options as Vault shows them: null for a
+// secrets engine without options, but {} for an auth method, whose options
+// Vault always decodes into a map.
+func optionsOutput(e *mount.Entry) any {
+	if e.Options != nil {
+		return e.Options
+	}
+	if strings.HasPrefix(e.Path, "auth/") {
+		return map[string]string{}
+	}
+	return nil
 }
 
 // authTypes are the mount types that are auth methods (mounted below
@@ -247,11 +296,7 @@ func (m *mountRoutes) handle(ctx context.Context, req *logical.Request, prefix, 
 			if !ok {
 				return nil, logical.InvalidRequest("cannot fetch sysview for path %q", strings.TrimPrefix(full, prefix))
 			}
-			out := mountOutput(e)
-			data := out["config"].(map[string]any)
-			data["description"] = e.Description
-			data["options"] = out["options"]
-			return &logical.Response{Data: data}, nil
+			return &logical.Response{Data: m.tuneOutput(e)}, nil
 		case logical.UpdateOperation, logical.CreateOperation:
 			var in tuneInput
 			if err := decode(req, &in); err != nil {
@@ -322,30 +367,6 @@ func (m *mountRoutes) remountStatus(id string) (*logical.Response, error) {
 		return nil, logical.InvalidRequest("Did not find migration info for migration id %q", id)
 	}
 	return &logical.Response{Data: map[string]any{"migration_id": id, "migration_info": info}}, nil
-}
-
-// uiMount answers sys/internal/ui/mounts/<path>: the mount owning path. The
-// vault CLI asks it to learn a KV mount's version before every kv command.
-func (m *mountRoutes) uiMount(path string) (*logical.Response, error) {
-	var best *mount.Entry
-	for _, e := range m.core.Mounts() {
-		if strings.HasPrefix(path, e.Path) || path+"/" == e.Path || path == strings.TrimSuffix(e.Path, "/") {
-			if best == nil || len(e.Path) > len(best.Path) {
-				best = e
-			}
-		}
-	}
-	if best == nil {
-		return nil, &logical.Error{Kind: logical.KindPermissionDenied, Messages: []string{
-			fmt.Sprintf("preflight capability check returned 403, please ensure client's policies grant access to path %q", path)}}
-	}
-	out := mountOutput(best)
-	out["path"] = strings.TrimPrefix(best.Path, "auth/")
-	return &logical.Response{Data: out}, nil
-}
-
-func (m *mountRoutes) uiMounts() *logical.Response {
-	return &logical.Response{Data: map[string]any{"secret": m.list(""), "auth": m.list("auth/")}}
 }
 
 // number reads a JSON number (or a numeric string).

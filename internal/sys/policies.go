@@ -3,6 +3,7 @@ package sys
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,6 +41,9 @@ func (p *policyRoutes) handle(ctx context.Context, req *logical.Request, name st
 		if err != nil {
 			return nil, err
 		}
+		// Vault lists the stored policies, sorted, then the built-in root.
+		names = slices.DeleteFunc(names, func(n string) bool { return n == policy.RootName })
+		names = append(names, policy.RootName)
 		data := map[string]any{"keys": names}
 		if legacy {
 			data["policies"] = names

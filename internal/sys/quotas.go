@@ -3,6 +3,8 @@ package sys
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,17 +21,7 @@ type Quotas interface {
 func (b *Backend) quotas(ctx context.Context, req *logical.Request, rest string) (*logical.Response, error) {
 	m := b.core.Quotas()
 	if rest == "config" {
-		switch req.Operation {
-		case logical.ReadOperation:
-			return &logical.Response{Data: map[string]any{
-				"enable_rate_limit_audit_logging":    false,
-				"enable_rate_limit_response_headers": false,
-				"rate_limit_exempt_paths":            []string{"sys/health", "sys/seal-status", "sys/unseal"},
-			}}, nil
-		case logical.UpdateOperation:
-			return nil, nil
-		}
-		return nil, logical.ErrUnsupportedOperation
+		return quotaConfig(ctx, m, req)
 	}
 	name, ok := strings.CutPrefix(rest, "rate-limit")
 	if !ok {
@@ -89,4 +81,54 @@ func (b *Backend) quotas(ctx context.Context, req *logical.Request, rest string)
 		return nil, m.Delete(ctx, name)
 	}
 	return nil, logical.ErrUnsupportedOperation
+}
+
+// quotaConfig answers sys/quotas/config. As in Vault, a write sets all
+// three fields: one it leaves out goes back to its default.
+func quotaConfig(ctx context.Context, m *quota.Manager, req *logical.Request) (*logical.Response, error) {
+	switch req.Operation {
+	case logical.ReadOperation:
+		c := m.Config()
+		return &logical.Response{Data: map[string]any{
+			"enable_rate_limit_audit_logging":    c.AuditRejected,
+			"enable_rate_limit_response_headers": c.ResponseHeaders,
+			"rate_limit_exempt_paths":            c.ExemptPaths,
+		}}, nil
+	case logical.UpdateOperation:
+		// Vault's clients send booleans as JSON booleans or strings, and
+		// lists as arrays or comma-separated strings.
+		var c quota.Config
+		c.ExemptPaths = stringList(req.Data["rate_limit_exempt_paths"])
+		for key, dst := range map[string]*bool{
+			"enable_rate_limit_audit_logging":    &c.AuditRejected,
+			"enable_rate_limit_response_headers": &c.ResponseHeaders,
+		} {
+			if v, ok := req.Data[key]; ok {
+				b, err := boolValue(v)
+				if err != nil {
+					return nil, logical.InvalidRequest("invalid value for %s: %s", key, err.Error())
+				}
+				*dst = b
+			}
+		}
+		if err := m.SetConfig(ctx, c); err != nil {
+			if errors.Is(err, quota.ErrInvalidConfig) {
+				return nil, logical.InvalidRequest("%s", err.Error())
+			}
+			return nil, err
+		}
+		return nil, nil
+	}
+	return nil, logical.ErrUnsupportedOperation
+}
+
+// boolValue reads a JSON boolean or a string such as "true".
+func boolValue(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		return strconv.ParseBool(x)
+	}
+	return false, fmt.Errorf("expected a boolean, got %T", v)
 }

@@ -50,9 +50,8 @@ func New(c Core) *Backend {
 		"remount":    {logical.UpdateOperation: b.mounts.remount},
 		"config/cors": {logical.ReadOperation: b.corsConfig, logical.UpdateOperation: b.corsConfig,
 			logical.DeleteOperation: b.corsConfig},
-		"internal/ui/mounts": {logical.ReadOperation: func(context.Context, *logical.Request) (*logical.Response, error) {
-			return b.mounts.uiMounts(), nil
-		}},
+		"internal/ui/mounts": {logical.ReadOperation: b.uiMounts},
+		"host-info":          {logical.ReadOperation: b.hostInfo},
 	}
 	return b
 }
@@ -65,7 +64,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"auth/*", "remount", "rotate", "audit", "audit/*", "raw", "raw/*",
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
-			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*",
+			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -131,10 +130,7 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		if op != logical.ReadOperation {
 			return nil, logical.ErrUnsupportedOperation
 		}
-		if req.Token == nil {
-			return nil, logical.ErrPermissionDenied
-		}
-		return b.mounts.uiMount(strings.TrimPrefix(path, "internal/ui/mounts/"))
+		return b.uiMount(ctx, req, strings.TrimPrefix(path, "internal/ui/mounts/"))
 	}
 	ops, ok := b.routes[path]
 	if !ok {

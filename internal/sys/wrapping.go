@@ -26,6 +26,9 @@ func (b *Backend) wrapping(ctx context.Context, req *logical.Request, op string)
 		if req.Token == nil {
 			return nil, logical.ErrPermissionDenied
 		}
+		if req.WrapTTL <= 0 {
+			return nil, logical.InvalidRequest("endpoint requires response wrapping to be used")
+		}
 		if len(req.Data) == 0 {
 			return nil, logical.InvalidRequest("empty request, cannot wrap")
 		}

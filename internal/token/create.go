@@ -260,6 +260,42 @@ func (s *Store) create(ctx context.Context, req *framework.Request, orphan bool,
 	return resp, nil
 }
 
+// restrictsPolicies reports whether the role limits its tokens' policies.
+func (r *role) restrictsPolicies() bool {
+	return len(r.AllowedPolicies) > 0 || len(r.DisallowedPolicies) > 0 ||
+		len(r.AllowedPoliciesGlob) > 0 || len(r.DisallowedPoliciesGlob) > 0
+}
+
+// matchesGlob reports whether name matches one of patterns, where "*"
+// matches any run of characters.
+func matchesGlob(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if globMatch(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
 // childPolicies decides a new token's policies, as Vault does: a role with
 // allowed or disallowed policies decides alone; otherwise a caller without
 // sudo may only hand out policies it holds, and "default" is added unless
@@ -268,24 +304,30 @@ func childPolicies(in createInput, parent *Entry, r *role, sudo bool) ([]string,
 	addDefault := false
 	policies := in.Policies
 	switch {
-	case r != nil && (len(r.AllowedPolicies) > 0 || len(r.DisallowedPolicies) > 0):
+	case r != nil && r.restrictsPolicies():
 		localDefault := !in.NoDefaultPolicy && !slices.Contains(r.DisallowedPolicies, "default")
 		var final []string
 		if len(policies) > 0 {
 			final = sanitizePolicies(policies, localDefault)
 		}
-		if len(r.AllowedPolicies) > 0 {
+		if len(r.AllowedPolicies) > 0 || len(r.AllowedPoliciesGlob) > 0 {
 			allowed := sanitizePolicies(r.AllowedPolicies, localDefault)
 			if len(final) == 0 {
 				final = allowed
-			} else if !subset(allowed, final) {
-				return nil, badRequest(fmt.Sprintf("token policies (%q) must be subset of the role's allowed policies (%q)", final, allowed))
+			}
+			for _, p := range final {
+				if !slices.Contains(allowed, p) && !matchesGlob(r.AllowedPoliciesGlob, p) {
+					if len(r.AllowedPoliciesGlob) == 0 {
+						return nil, badRequest(fmt.Sprintf("token policies (%q) must be subset of the role's allowed policies (%q)", final, allowed))
+					}
+					return nil, badRequest(fmt.Sprintf("token policies (%q) must be subset of the role's allowed policies (%q) or glob policies (%q)", final, allowed, r.AllowedPoliciesGlob))
+				}
 			}
 		} else if len(final) == 0 {
 			final = sanitizePolicies(parent.Policies, localDefault)
 		}
 		for _, p := range final {
-			if slices.Contains(sanitizePolicies(r.DisallowedPolicies, false), p) {
+			if slices.Contains(sanitizePolicies(r.DisallowedPolicies, false), p) || matchesGlob(r.DisallowedPoliciesGlob, p) {
 				return nil, badRequest(fmt.Sprintf("token policy %q is disallowed by this role", p))
 			}
 		}

@@ -96,7 +96,7 @@ func (e *Entry) lookupData(now time.Time) map[string]any {
 		"path":             e.Path,
 		"meta":             meta,
 		"display_name":     e.DisplayName,
-		"num_uses":         max(e.NumUses, 0),
+		"num_uses":         e.NumUses, // -1 on its last use, as in Vault
 		"orphan":           e.Parent == "",
 		"creation_time":    e.CreationTime.Unix(),
 		"creation_ttl":     int64(e.TTL / time.Second),
@@ -112,8 +112,13 @@ func (e *Entry) lookupData(now time.Time) map[string]any {
 	if e.Period != 0 {
 		d["period"] = int64(e.Period / time.Second)
 	}
-	// Vault reports lease times only for tokens that have a lease, that
-	// is, tokens that expire.
+	// Vault reports lease times for service tokens, which have a lease
+	// even when they never expire (root tokens); such a lease cannot be
+	// renewed. Batch tokens have none.
+	if e.Type != TypeBatch {
+		d["issue_time"] = e.CreationTime.Format(time.RFC3339Nano)
+		d["renewable"] = false
+	}
 	if !e.ExpireTime.IsZero() {
 		d["expire_time"] = e.ExpireTime.Format(time.RFC3339Nano)
 		d["issue_time"] = e.CreationTime.Format(time.RFC3339Nano)

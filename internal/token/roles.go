@@ -15,39 +15,47 @@ import (
 
 // role is a token role: a template for create/<role>.
 type role struct {
-	Name               string        `json:"name"`
-	AllowedPolicies    []string      `json:"allowed_policies"`
-	DisallowedPolicies []string      `json:"disallowed_policies"`
-	Orphan             bool          `json:"orphan"`
-	Period             time.Duration `json:"period"`
-	ExplicitMaxTTL     time.Duration `json:"explicit_max_ttl"`
-	Renewable          bool          `json:"renewable"`
-	PathSuffix         string        `json:"path_suffix"`
+	Name               string   `json:"name"`
+	AllowedPolicies    []string `json:"allowed_policies"`
+	DisallowedPolicies []string `json:"disallowed_policies"`
+	// The glob lists hold patterns where "*" matches any run of
+	// characters ("app-*").
+	AllowedPoliciesGlob    []string      `json:"allowed_policies_glob,omitempty"`
+	DisallowedPoliciesGlob []string      `json:"disallowed_policies_glob,omitempty"`
+	Orphan                 bool          `json:"orphan"`
+	Period                 time.Duration `json:"period"`
+	ExplicitMaxTTL         time.Duration `json:"explicit_max_ttl"`
+	Renewable              bool          `json:"renewable"`
+	PathSuffix             string        `json:"path_suffix"`
 	// TokenType is service, batch, default-service or default-batch.
 	TokenType       string `json:"token_type"`
 	NoDefaultPolicy bool   `json:"token_no_default_policy"`
 }
 
 var roleFields = map[string]*framework.Field{
-	"allowed_policies":        {Type: framework.TypeStringSlice, Description: "Policies tokens of the role may have."},
-	"disallowed_policies":     {Type: framework.TypeStringSlice, Description: "Policies tokens of the role may not have."},
-	"orphan":                  {Type: framework.TypeBool, Description: "Tokens of the role are orphans."},
-	"period":                  {Type: framework.TypeDuration, Description: "Deprecated alias of token_period."},
-	"token_period":            {Type: framework.TypeDuration, Description: "Tokens of the role are periodic."},
-	"explicit_max_ttl":        {Type: framework.TypeDuration, Description: "Deprecated alias of token_explicit_max_ttl."},
-	"token_explicit_max_ttl":  {Type: framework.TypeDuration, Description: "Hard limit on token lifetime."},
-	"renewable":               {Type: framework.TypeBool, Description: "Tokens of the role can be renewed (default true)."},
-	"path_suffix":             {Type: framework.TypeString, Description: "Appended to the tokens' creation path."},
-	"token_type":              {Type: framework.TypeString, Description: "service, batch, default-service or default-batch."},
-	"token_no_default_policy": {Type: framework.TypeBool, Description: "Do not attach the default policy."},
-	"allowed_entity_aliases":  {Type: framework.TypeStringSlice, Description: "Accepted and ignored."},
-	"token_bound_cidrs":       {Type: framework.TypeStringSlice, Description: "Accepted and ignored."},
+	"allowed_policies":         {Type: framework.TypeStringSlice, Description: "Policies tokens of the role may have."},
+	"disallowed_policies":      {Type: framework.TypeStringSlice, Description: "Policies tokens of the role may not have."},
+	"allowed_policies_glob":    {Type: framework.TypeStringSlice, Description: "Glob patterns of policies tokens of the role may have."},
+	"disallowed_policies_glob": {Type: framework.TypeStringSlice, Description: "Glob patterns of policies tokens of the role may not have."},
+	"orphan":                   {Type: framework.TypeBool, Description: "Tokens of the role are orphans."},
+	"period":                   {Type: framework.TypeDuration, Description: "Deprecated alias of token_period."},
+	"token_period":             {Type: framework.TypeDuration, Description: "Tokens of the role are periodic."},
+	"explicit_max_ttl":         {Type: framework.TypeDuration, Description: "Deprecated alias of token_explicit_max_ttl."},
+	"token_explicit_max_ttl":   {Type: framework.TypeDuration, Description: "Hard limit on token lifetime."},
+	"renewable":                {Type: framework.TypeBool, Description: "Tokens of the role can be renewed (default true)."},
+	"path_suffix":              {Type: framework.TypeString, Description: "Appended to the tokens' creation path."},
+	"token_type":               {Type: framework.TypeString, Description: "service, batch, default-service or default-batch."},
+	"token_no_default_policy":  {Type: framework.TypeBool, Description: "Do not attach the default policy."},
+	"allowed_entity_aliases":   {Type: framework.TypeStringSlice, Description: "Accepted and ignored."},
+	"token_bound_cidrs":        {Type: framework.TypeStringSlice, Description: "Accepted and ignored."},
 }
 
 type roleInput struct {
 	Name                string         `field:"role_name"`
 	AllowedPolicies     []string       `field:"allowed_policies"`
 	DisallowedPolicies  []string       `field:"disallowed_policies"`
+	AllowedGlob         []string       `field:"allowed_policies_glob"`
+	DisallowedGlob      []string       `field:"disallowed_policies_glob"`
 	Orphan              *bool          `field:"orphan"`
 	Period              *time.Duration `field:"period"`
 	TokenPeriod         *time.Duration `field:"token_period"`
@@ -94,24 +102,27 @@ func (s *Store) handleRoleList(ctx context.Context, req *framework.Request) (*lo
 func (s *Store) handleRoleRead(ctx context.Context, req *framework.Request) (*logical.Response, error) {
 	r, err := s.role(ctx, req.Param("role_name"))
 	if err != nil || r == nil {
+		// No role: nil answers Vault's 404 with an empty error list.
 		return nil, err
 	}
 	period, maxTTL := int64(r.Period/time.Second), int64(r.ExplicitMaxTTL/time.Second)
 	return &logical.Response{Data: map[string]any{
-		"name":                    r.Name,
-		"allowed_policies":        nonNil(r.AllowedPolicies),
-		"disallowed_policies":     nonNil(r.DisallowedPolicies),
-		"allowed_entity_aliases":  nil,
-		"orphan":                  r.Orphan,
-		"period":                  period,
-		"token_period":            period,
-		"explicit_max_ttl":        maxTTL,
-		"token_explicit_max_ttl":  maxTTL,
-		"renewable":               r.Renewable,
-		"path_suffix":             r.PathSuffix,
-		"token_type":              r.TokenType,
-		"token_no_default_policy": r.NoDefaultPolicy,
-		"token_bound_cidrs":       []string{},
+		"name":                     r.Name,
+		"allowed_policies":         nonNil(r.AllowedPolicies),
+		"disallowed_policies":      nonNil(r.DisallowedPolicies),
+		"allowed_policies_glob":    nonNil(r.AllowedPoliciesGlob),
+		"disallowed_policies_glob": nonNil(r.DisallowedPoliciesGlob),
+		"allowed_entity_aliases":   nil,
+		"orphan":                   r.Orphan,
+		"period":                   period,
+		"token_period":             period,
+		"explicit_max_ttl":         maxTTL,
+		"token_explicit_max_ttl":   maxTTL,
+		"renewable":                r.Renewable,
+		"path_suffix":              r.PathSuffix,
+		"token_type":               r.TokenType,
+		"token_no_default_policy":  r.NoDefaultPolicy,
+		"token_bound_cidrs":        []string{},
 	}}, nil
 }
 
@@ -143,6 +154,12 @@ func (s *Store) handleRoleWrite(ctx context.Context, req *framework.Request) (*l
 	}
 	if in.DisallowedPolicies != nil {
 		r.DisallowedPolicies = sanitizePolicies(in.DisallowedPolicies, false)
+	}
+	if in.AllowedGlob != nil {
+		r.AllowedPoliciesGlob = sanitizePolicies(in.AllowedGlob, false)
+	}
+	if in.DisallowedGlob != nil {
+		r.DisallowedPoliciesGlob = sanitizePolicies(in.DisallowedGlob, false)
 	}
 	if in.Orphan != nil {
 		r.Orphan = *in.Orphan

@@ -87,11 +87,12 @@ func (b *Backend) login(ctx context.Context, req *framework.Request) (*logical.R
 	}
 	metadata["role_name"] = ro.Name
 
+	// No display name: the core names the token after the mount
+	// ("approle"), as Vault does.
 	auth := &logical.Auth{
-		Metadata:    metadata,
-		DisplayName: "approle",
-		Alias:       ro.RoleID,
-		Renewable:   true,
+		Metadata:  metadata,
+		Alias:     ro.RoleID,
+		Renewable: true,
 	}
 	ro.Fields.FillAuth(auth)
 	auth.BoundCIDRs = append([]string(nil), tokenCIDRs...)

@@ -26,7 +26,7 @@ func TestLogin(t *testing.T) {
 	if !slices.Equal(a.Policies, []string{"app", "db"}) || !slices.Equal(a.TokenPolicies, []string{"app", "db"}) {
 		t.Errorf("policies %v / %v", a.Policies, a.TokenPolicies)
 	}
-	if a.Metadata["role_name"] != "web" || a.Metadata["env"] != "prod" || a.Alias != roleID || a.DisplayName != "approle" || !a.Renewable {
+	if a.Metadata["role_name"] != "web" || a.Metadata["env"] != "prod" || a.Alias != roleID || a.DisplayName != "" || !a.Renewable {
 		t.Errorf("identity %+v", a)
 	}
 	if a.TTL != 20*time.Minute || a.MaxTTL != time.Hour || a.NumUses != 4 || !slices.Equal(a.BoundCIDRs, []string{"127.0.0.0/8"}) {

@@ -127,7 +127,7 @@ func (b *Backend) issueSecretID(ctx context.Context, req *framework.Request, sec
 		"secret_id_accessor": s.Accessor,
 		"secret_id_ttl":      int64(s.TTL / time.Second),
 		"secret_id_num_uses": s.NumUses,
-	}}, nil
+	}, WrappedAccessor: s.Accessor}, nil
 }
 
 // newSecretID builds a secret ID entry from a request, within the role's

@@ -16,6 +16,8 @@ import (
 type Backend struct {
 	*framework.Backend
 	version int
+	// defaultTTL is the mount's default lease TTL, KV v1's lease_duration.
+	defaultTTL time.Duration
 	// now is the clock; tests replace it.
 	now func() time.Time
 	// cache spares reads the JSON decode of unchanged records.
@@ -25,7 +27,7 @@ type Backend struct {
 // Factory builds a KV backend from the mount's options. A version 2 mount
 // over existing v1 data upgrades that data before it returns.
 func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
-	b := &Backend{now: time.Now}
+	b := &Backend{now: time.Now, defaultTTL: conf.DefaultLeaseTTL}
 	var err error
 	switch v := conf.Options["version"]; v {
 	case "", "1":
