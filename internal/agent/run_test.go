@@ -279,7 +279,10 @@ func TestWatcherRenewsLeases(t *testing.T) {
 // 3s max TTL) are renewed, then replaced before the max TTL, and the
 // command restarted with the new ones.
 func TestRunWatchReplacesLeasedCredentials(t *testing.T) {
-	s, eng := testServer(t, time.Second, "3s")
+	// A 3s lease leaves a second of slack between the renewal (at two
+	// thirds) and the expiry, so a busy machine does not let the lease
+	// lapse before the watcher renews it.
+	s, eng := testServer(t, 3*time.Second, "9s")
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -295,7 +298,7 @@ func TestRunWatchReplacesLeasedCredentials(t *testing.T) {
 		})
 	}()
 	seen := func() string { b, _ := os.ReadFile(filepath.Join(dir, "seen")); return string(b) }
-	waitFor(t, 15*time.Second, "a restart with new credentials", func() bool {
+	waitFor(t, 40*time.Second, "a restart with new credentials", func() bool {
 		return strings.HasPrefix(seen(), "v-creds-app-1\nv-creds-app-2\n")
 	})
 	if eng.renews.Load() == 0 {
