@@ -81,57 +81,74 @@ func emptyBody(raw []byte) bool {
 	return len(t) == 0 || string(t) == "null"
 }
 
-// checkJSONShape walks the tokens of raw and enforces depth and size bounds,
-// and that the top level is an object.
+// checkJSONShape enforces depth and size bounds on raw, and that the top
+// level is an object, in one pass over the bytes that allocates nothing
+// but the stack of open containers (at most maxJSONDepth deep): a batch
+// of a thousand items must not cost a token allocation each before the
+// handler even runs. Malformed JSON is refused after the bounds, by
+// json.Valid.
 func checkJSONShape(raw []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
 	type frame struct {
 		object bool
-		n      int
+		commas int
 	}
 	var stack []frame
 	first := true
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
+	inString, escaped := false, false
+	for _, c := range raw {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
 		}
-		if err != nil {
-			return errors.New("malformed JSON")
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
 		}
 		if first {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
+			if c != '{' {
+				if !json.Valid(raw) {
+					return errors.New("malformed JSON")
+				}
 				return errors.New("the request body must be a JSON object")
 			}
 			first = false
 		}
-		if len(stack) > 0 {
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if len(stack) >= maxJSONDepth {
+				return fmt.Errorf("nesting deeper than %d levels", maxJSONDepth)
+			}
+			stack = append(stack, frame{object: c == '{'})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if len(stack) == 0 {
+				break
+			}
+			// n commas separate n+1 entries.
 			top := &stack[len(stack)-1]
-			top.n++
-			// In an object, keys and values alternate: count pairs.
-			if top.object && top.n > 2*maxJSONEntries {
+			top.commas++
+			if top.object && top.commas >= maxJSONEntries {
 				return fmt.Errorf("an object has more than %d entries", maxJSONEntries)
 			}
-			if !top.object && top.n > maxJSONElements {
+			if !top.object && top.commas >= maxJSONElements {
 				return fmt.Errorf("an array has more than %d elements", maxJSONElements)
 			}
 		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= maxJSONDepth {
-					return fmt.Errorf("nesting deeper than %d levels", maxJSONDepth)
-				}
-				stack = append(stack, frame{object: d == '{'})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 {
-					// The closing delimiter was counted as an element of the
-					// parent when the container opened; undo the double count.
-					stack[len(stack)-1].n--
-				}
-			}
-		}
+	}
+	if !json.Valid(raw) {
+		return errors.New("malformed JSON")
 	}
 	return nil
 }
