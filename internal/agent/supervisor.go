@@ -96,7 +96,13 @@ type snapshot struct {
 type lease struct {
 	path    string
 	id      string
-	expires time.Time // when a new credential is due (two thirds of the lease)
+	ttl     time.Duration
+	expires time.Time // when it is renewed or replaced (two thirds of the lease)
+}
+
+// newLease records a lease obtained (or renewed) now.
+func newLease(path, id string, ttl time.Duration, now time.Time) lease {
+	return lease{path: path, id: id, ttl: ttl, expires: now.Add(ttl * 2 / 3)}
 }
 
 // fingerprint identifies the values (not the versions) of a snapshot; it
@@ -292,14 +298,18 @@ func (s *Supervisor) nextCheck(st *service, now time.Time) time.Time {
 	if st.state == StateFailed {
 		return now.Add(backoff(st.failures, s.opts.MinBackoff, s.opts.MaxBackoff))
 	}
-	if !st.svc.AutoRotate {
-		return time.Time{}
+	var next time.Time
+	if st.svc.AutoRotate {
+		next = now.Add(st.svc.RotationInterval)
 	}
-	next := now.Add(st.svc.RotationInterval)
 	if st.snap != nil {
 		for _, l := range st.snap.leases {
-			if l.expires.Before(next) {
-				next = l.expires
+			at := l.expires
+			if soonest := now.Add(s.opts.MinBackoff); at.Before(soonest) {
+				at = soonest // never a busy loop on a lease already due
+			}
+			if next.IsZero() || at.Before(next) {
+				next = at
 			}
 		}
 	}
@@ -431,12 +441,23 @@ func (s *Supervisor) read(ctx context.Context, svc *Service, cache map[Dependenc
 	}
 	now := time.Now()
 	for _, d := range svc.Dynamic {
-		if old := prev.leaseFor(d.Path()); old != nil && now.Before(old.expires) {
-			snap.vars[d.EnvPrefix+"_USERNAME"] = prev.vars[d.EnvPrefix+"_USERNAME"]
-			snap.vars[d.EnvPrefix+"_PASSWORD"] = prev.vars[d.EnvPrefix+"_PASSWORD"]
-			snap.leases = append(snap.leases, *old)
-			snap.versions[d.Path()] = 0
-			continue
+		if old := prev.leaseFor(d.Path()); old != nil {
+			keep := now.Before(old.expires)
+			renewed := *old
+			if !keep {
+				keep, renewed = s.renew(ctx, svc, *old, now)
+			}
+			if keep || !svc.AutoRotate {
+				// Still valid, renewed, or (without auto_rotate) kept
+				// until the service is restarted.
+				snap.vars[d.EnvPrefix+"_USERNAME"] = prev.vars[d.EnvPrefix+"_USERNAME"]
+				snap.vars[d.EnvPrefix+"_PASSWORD"] = prev.vars[d.EnvPrefix+"_PASSWORD"]
+				if keep {
+					snap.leases = append(snap.leases, renewed)
+				}
+				snap.versions[d.Path()] = 0
+				continue
+			}
 		}
 		sec, err := fetch(ctx, s.client, Dependency{Path: d.Path()})
 		ref := Ref{Scheme: "vault", Path: d.Path(), Key: "username"}
@@ -454,16 +475,34 @@ func (s *Supervisor) read(ctx context.Context, svc *Service, cache map[Dependenc
 		snap.vars[d.EnvPrefix+"_PASSWORD"] = pass
 		snap.versions[d.Path()] = 0
 		if sec.LeaseDuration > 0 {
-			snap.leases = append(snap.leases, lease{
-				path: d.Path(), id: sec.LeaseID,
-				expires: now.Add(time.Duration(sec.LeaseDuration) * time.Second * 2 / 3),
-			})
+			snap.leases = append(snap.leases, newLease(d.Path(), sec.LeaseID, time.Duration(sec.LeaseDuration)*time.Second, now))
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return snap, nil
+}
+
+// renew extends a dynamic credential's lease. It reports false when the
+// lease cannot be renewed or the max TTL leaves less than half of it: then
+// new credentials are due.
+func (s *Supervisor) renew(ctx context.Context, svc *Service, l lease, now time.Time) (bool, lease) {
+	if l.id == "" {
+		return false, l
+	}
+	sec, err := s.client.Sys().RenewWithContext(ctx, l.id, int(l.ttl/time.Second))
+	if err != nil || sec == nil {
+		s.log.Warn("lease renewal failed", "service", svc.Name, "path", l.path, "error", err)
+		return false, l
+	}
+	ttl := time.Duration(sec.LeaseDuration) * time.Second
+	if ttl < l.ttl/2 {
+		s.log.Info("lease near its max TTL; new credentials", "service", svc.Name, "path", l.path)
+		return false, l
+	}
+	s.log.Debug("lease renewed", "service", svc.Name, "path", l.path, "ttl", ttl.String())
+	return true, newLease(l.path, l.id, l.ttl, now)
 }
 
 func (s *snapshot) leaseFor(path string) *lease {
@@ -603,6 +642,7 @@ func (s *Supervisor) check(ctx context.Context) {
 		snap *snapshot
 	}
 	var changes []change
+	var checked []*service
 	for _, st := range s.services {
 		st.mu.Lock()
 		due := !st.nextCheck.IsZero() && !now.Before(st.nextCheck)
@@ -612,16 +652,17 @@ func (s *Supervisor) check(ctx context.Context) {
 		if !due {
 			continue
 		}
-		if failed {
+		checked = append(checked, st)
+		switch {
+		case failed:
 			s.start(ctx, st)
-			st.mu.Lock()
-			st.nextCheck = s.nextCheck(st, time.Now())
-			st.mu.Unlock()
+			continue
+		case !st.svc.AutoRotate:
+			s.renewLeases(ctx, st)
 			continue
 		}
 		snap, err := s.read(ctx, st.svc, cache, prev)
 		st.mu.Lock()
-		st.nextCheck = s.nextCheck(st, now)
 		if err != nil {
 			st.lastError = err.Error()
 			st.mu.Unlock()
@@ -651,7 +692,33 @@ func (s *Supervisor) check(ctx context.Context) {
 		s.rotate(ctx, c.st, c.snap)
 		s.writeStatus()
 	}
+	now = time.Now()
+	for _, st := range checked {
+		st.mu.Lock()
+		st.nextCheck = s.nextCheck(st, now)
+		st.mu.Unlock()
+	}
 	s.writeStatus()
+}
+
+// renewLeases renews the dynamic credentials of a service without
+// auto_rotate; the service keeps its values whatever happens.
+func (s *Supervisor) renewLeases(ctx context.Context, st *service) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.snap == nil {
+		return
+	}
+	now := time.Now()
+	var kept []lease
+	for _, l := range st.snap.leases {
+		if now.Before(l.expires) {
+			kept = append(kept, l)
+		} else if ok, renewed := s.renew(ctx, st.svc, l, now); ok {
+			kept = append(kept, renewed)
+		}
+	}
+	st.snap.leases = kept
 }
 
 // rotate restarts st with snap and checks its health; a failed check

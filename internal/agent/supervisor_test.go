@@ -413,3 +413,51 @@ func TestRegistryUnknownMachine(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestRegistryDynamicCredentials(t *testing.T) {
+	s, eng := testServer(t, 2*time.Second, "4s")
+	role, secret := machineRole(t, s.Client, "m1", "db/creds/*")
+	dir := t.TempDir()
+	reg, err := agent.ParseRegistry("r.yml", []byte(fmt.Sprintf(`machines:
+  m1: {vault_role_id: %q, vault_secret_id: %q}
+services:
+  rotating:
+    machine: m1
+    command: %s
+    vault_dynamic:
+      - {engine: db, role: rotating, env_prefix: DB}
+    auto_rotate: true
+    rotation_interval: 1h
+  fixed:
+    machine: m1
+    command: %s
+    vault_dynamic:
+      - {engine: db, role: fixed, env_prefix: PG}
+`, role, secret, serviceScript("rotating"), serviceScript("fixed"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	startSupervisor(t, s.Client, reg, "m1", []string{"PATH=" + os.Getenv("PATH"), "DIR=" + dir})
+	waitFor(t, 10*time.Second, "both started", func() bool {
+		return countLines(filepath.Join(dir, "rotating.starts")) == 1 && countLines(filepath.Join(dir, "fixed.starts")) == 1
+	})
+	first := envVars(t, filepath.Join(dir, "rotating.env"))["DB_USERNAME"]
+	fixed := envVars(t, filepath.Join(dir, "fixed.env"))["PG_USERNAME"]
+	if first == "" || fixed == "" || envVars(t, filepath.Join(dir, "fixed.env"))["PG_PASSWORD"] != "pw-"+fixed {
+		t.Fatalf("credentials: %q %q", first, fixed)
+	}
+	// The lease is renewed until its max TTL nears; then the auto_rotate
+	// service gets new credentials and restarts, the other keeps its own.
+	waitFor(t, 15*time.Second, "new credentials before the max TTL", func() bool {
+		return countLines(filepath.Join(dir, "rotating.starts")) == 2
+	})
+	if got := envVars(t, filepath.Join(dir, "rotating.env"))["DB_USERNAME"]; got == first || got == "" {
+		t.Errorf("after the max TTL the service runs with %q (was %q)", got, first)
+	}
+	if eng.renews.Load() == 0 {
+		t.Error("no lease was renewed")
+	}
+	if n := countLines(filepath.Join(dir, "fixed.starts")); n != 1 {
+		t.Errorf("the service without auto_rotate started %d times", n)
+	}
+}
