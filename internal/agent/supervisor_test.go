@@ -461,3 +461,46 @@ services:
 		t.Errorf("the service without auto_rotate started %d times", n)
 	}
 }
+
+func TestRegistryRestartCommandAndSignals(t *testing.T) {
+	s, _ := testServer(t, time.Hour, "")
+	shm, err := os.MkdirTemp("/dev/shm", "tresor-registry-")
+	if err != nil || agent.CheckMemoryFS(shm) != nil {
+		t.Skipf("no tmpfs at /dev/shm for env_file: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	role, secret := machineRole(t, s.Client, "m1", "secret/data/app")
+	dir := t.TempDir()
+	envFile := filepath.Join(shm, "compose.env")
+	reg, err := agent.ParseRegistry("r.yml", []byte(fmt.Sprintf(`machines:
+  m1: {vault_role_id: %q, vault_secret_id: %q}
+services:
+  compose:
+    machine: m1
+    env_file: %s
+    restart_command: ["sh", "-c", "cat \"%[3]s\" >> \"$DIR/compose.log\""]
+    vault_secrets:
+      - {path: secret/app, keys: [password]}
+    auto_rotate: true
+    rotation_interval: 100ms
+  sig:
+    machine: m1
+    command: ["sh", "-c", "trap 'echo hup >> \"$DIR/sig.hup\"' HUP; echo up > \"$DIR/sig.up\"; while :; do sleep 0.05; done"]
+`, role, secret, envFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := startSupervisor(t, s.Client, reg, "m1", []string{"PATH=" + os.Getenv("PATH"), "DIR=" + dir})
+	waitFor(t, 10*time.Second, "restart_command and the child", func() bool {
+		return readFile(filepath.Join(dir, "compose.log")) == "PASSWORD=s3cret-v2\n" && readFile(filepath.Join(dir, "sig.up")) != ""
+	})
+	if fi, err := os.Stat(envFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("env_file: %v %v", fi, err)
+	}
+	kvPut(t, s.Client, "app", map[string]any{"password": "pw with \"quotes\" and $dollar"})
+	waitFor(t, 10*time.Second, "restart_command after the rotation", func() bool {
+		return readFile(filepath.Join(dir, "compose.log")) == "PASSWORD=s3cret-v2\nPASSWORD=\"pw with \\\"quotes\\\" and $$dollar\"\n"
+	})
+	sv.sigs <- syscall.SIGHUP
+	waitFor(t, 10*time.Second, "SIGHUP forwarded", func() bool { return readFile(filepath.Join(dir, "sig.hup")) == "hup\n" })
+}
