@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/tresorhq/tresor/internal/agent"
 )
 
@@ -173,6 +175,27 @@ func FuzzParseRegistry(f *testing.F) {
 					t.Fatalf("duplicate variable %s accepted", v.Name)
 				}
 				seen[v.Name] = true
+			}
+		}
+	})
+}
+
+// BenchmarkParseRegistry parses the Portoser example; the baseline is
+// yaml.v3 alone decoding it into a node tree.
+func BenchmarkParseRegistry(b *testing.B) {
+	text := []byte(portoserRegistry)
+	b.Run("yaml-node-baseline", func(b *testing.B) {
+		for b.Loop() {
+			var n yaml.Node
+			if err := yaml.Unmarshal(text, &n); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("registry", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := agent.ParseRegistry("r.yml", text); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
