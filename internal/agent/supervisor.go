@@ -233,15 +233,23 @@ func Supervise(ctx context.Context, opts SuperviseOptions) error {
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
-		for i := len(s.services) - 1; i >= 0; i-- {
-			st := s.services[i]
-			if st.child != nil {
-				st.child.Stop()
-			}
-			st.mu.Lock()
-			st.state = StateStopped
-			st.mu.Unlock()
+		// Every service gets its stop signal at once, and its grace period.
+		var stops sync.WaitGroup
+		for _, st := range s.services {
+			stops.Add(1)
+			go func() {
+				defer stops.Done()
+				if st.child != nil {
+					st.child.Stop()
+				}
+				st.mu.Lock()
+				if st.state != StateFailed {
+					st.state = StateStopped
+				}
+				st.mu.Unlock()
+			}()
 		}
+		stops.Wait()
 		wg.Wait()
 		s.writeStatus()
 	}()
