@@ -384,6 +384,12 @@ services:
     vault_secrets:
       - path: secret/app
         keys: [password]
+  missing:
+    machine: m1
+    command: ["sh", "-c", "touch \"$DIR/missing\""]
+    vault_secrets:
+      - path: secret/app
+        keys: [password, no-such-key]
 `, role, secret)))
 	if err != nil {
 		t.Fatal(err)
@@ -397,8 +403,17 @@ services:
 		st, err := agent.ReadStatus(sv.status)
 		return err == nil && st.Services[0].State == agent.StateRunning && st.Services[0].Starts == 3
 	})
-	if !strings.Contains(sv.logs.String(), "status=3") {
+	logs := sv.logs.String()
+	if !strings.Contains(logs, "status=3") {
 		t.Errorf("the exit status is not logged")
+	}
+	// A missing key keeps its service from starting; the error names the
+	// service and the reference, not the value beside it.
+	if !strings.Contains(logs, `service=missing error="service \"missing\": vault://secret/app#no-such-key: key not in secret"`) || strings.Contains(logs, "s3cret") {
+		t.Errorf("log:\n%s", logs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
+		t.Errorf("the service with a missing key started")
 	}
 }
 
