@@ -224,8 +224,25 @@ func Supervise(ctx context.Context, opts SuperviseOptions) error {
 		MinBackoff: opts.MinBackoff, MaxBackoff: max(opts.MaxBackoff, 5*time.Second), Logger: log,
 	})
 	s.writeStatus()
-	if err := keeper.LoginRetry(ctx); err != nil {
-		return nil // ctx ended before a login
+	// While the server cannot be reached, SIGTERM still ends the agent.
+	loginCtx, loggedIn := context.WithCancel(ctx)
+	go func() {
+		for {
+			select {
+			case <-loginCtx.Done():
+				return
+			case sig := <-opts.Signals:
+				if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	err := keeper.LoginRetry(ctx)
+	loggedIn()
+	if err != nil {
+		return nil // stopped before a login
 	}
 	log.Info("logged in", "machine", opts.Machine)
 	go keeper.Run(ctx)

@@ -519,3 +519,35 @@ services:
 	sv.sigs <- syscall.SIGHUP
 	waitFor(t, 10*time.Second, "SIGHUP forwarded", func() bool { return readFile(filepath.Join(dir, "sig.hup")) == "hup\n" })
 }
+
+func TestRegistrySIGTERMWhileTheServerIsDown(t *testing.T) {
+	reg, err := agent.ParseRegistry("r.yml", []byte("machines:\n  m1: {vault_role_id: x, vault_secret_id: y}\nservices:\n  a: {machine: m1, command: [\"true\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.DefaultConfig()
+	cfg.Address = "http://127.0.0.1:1" // nothing listens on port 1
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetMaxRetries(0)
+	sigs := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Supervise(context.Background(), agent.SuperviseOptions{
+			Registry: reg, Machine: "m1", Client: c, Signals: sigs,
+			MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		})
+	}()
+	time.Sleep(100 * time.Millisecond) // a few failed logins
+	sigs <- syscall.SIGTERM
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("supervise: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGTERM did not stop an agent that cannot log in")
+	}
+}
