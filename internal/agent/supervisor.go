@@ -213,7 +213,7 @@ func Supervise(ctx context.Context, opts SuperviseOptions) error {
 	for _, st := range s.services {
 		if st.svc.EnvFile != "" {
 			if err := CheckMemoryFS(filepath.Dir(st.svc.EnvFile)); err != nil {
-				return fmt.Errorf("service %q: env_file: %w", st.svc.Name, err)
+				return fmt.Errorf("%s:%d: service %q: env_file must be on tmpfs or ramfs: %w", opts.Registry.File, st.svc.Line, st.svc.Name, err)
 			}
 		}
 	}
