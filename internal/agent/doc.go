@@ -5,6 +5,7 @@
 //	tresor run -- ./server          # references in the environment resolved
 //	tresor inject -in a -out /dev/shm/b
 //	tresor agent -config=agent.hcl  # Vault Agent's configuration
+//	tresor agent -registry=registry.yml -machine=m1  # Portoser's registry
 //
 // It keeps consul-template's four ideas in four places, tied by small
 // loops (Run for "tresor run", Agent.Run for the agent):
@@ -25,6 +26,12 @@
 //     a secret not yet cached reports it as a dependency and is incomplete.
 //   - Whom to restart: a [Child] runs the service, forwards signals, and
 //     stops it with a signal and a grace period before a restart.
+//
+// For a Portoser registry ([LoadRegistry]), [Supervise] runs one
+// machine's services: each gets exactly the variables its vault_secrets,
+// vault_dynamic and vault_certs name, and rotation restarts only the
+// services whose values changed, one at a time behind their
+// health_command, rolling back when the check fails.
 //
 // Errors name references and paths, never values; the [MaskWriter]
 // conceals values in a child's output on request.

@@ -19,6 +19,7 @@ func newAgentCommand(s *session) *command {
 		configPath    string
 		exitAfterAuth bool
 		logLevel      string
+		reg           registryFlags
 	)
 	return &command{
 		s:        s,
@@ -27,6 +28,8 @@ func newAgentCommand(s *session) *command {
 		outputs:  noHTTP,
 		usage: `
 Usage: tresor agent -config=FILE [options]
+       tresor agent -registry=FILE -machine=NAME [options]
+       tresor agent -registry=FILE [-machine=NAME] status
 
   Runs Vault Agent's configuration (HCL or JSON) unchanged: auto_auth
   (approle, token_file or cert) with file sinks, token renewal and
@@ -39,25 +42,44 @@ Usage: tresor agent -config=FILE [options]
 
       $ tresor agent -config=agent.hcl
       $ tresor agent -config=agent.hcl -exit-after-auth
+
+  With -registry, runs the services of one machine of a Portoser registry
+  (YAML): logs in with the machine's AppRole, starts each of its services
+  with exactly the variables its vault_secrets, vault_dynamic and
+  vault_certs name, restarts them when they crash, and every
+  rotation_interval restarts only the auto_rotate services whose values
+  changed, one at a time, each gated by its health_command (a failed
+  check restores the previous values). "status" prints what the agent of
+  each machine last wrote to its status file.
+
+      $ tresor agent -registry=registry.yml -machine=m1
+      $ tresor agent -registry=registry.yml status
 `,
 		flags: func(g *flagGroup) {
 			g.stringVar(&configPath, "config", "", "FILE", "The agent configuration file (HCL or JSON).")
 			g.boolVar(&exitAfterAuth, "exit-after-auth", false,
 				"Exit once auto-auth has written its sinks.")
 			g.stringVar(&logLevel, "log-level", "info", "level", "debug, info, warn or error.")
+			reg.flags(g)
 		},
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			if configPath == "" {
-				return c.usageError("Missing -config=FILE.")
-			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(strings.ToLower(logLevel))); err != nil {
 				return c.usageError("Invalid -log-level %q.", logLevel)
 			}
 			log := slog.New(slog.NewTextHandler(c.s.stderr, &slog.HandlerOptions{Level: level}))
+			if reg.file != "" {
+				if configPath != "" {
+					return c.usageError("-config and -registry exclude each other.")
+				}
+				return runRegistry(c, &reg, args, log)
+			}
+			if !c.wantArgs(args, 0, 0) {
+				return exitLocal
+			}
+			if configPath == "" {
+				return c.usageError("Missing -config=FILE (or -registry=FILE).")
+			}
 			cfg, err := agent.LoadConfig(configPath)
 			if err != nil {
 				c.s.errorf("Error loading configuration from %s: %s", configPath, err)
