@@ -1,6 +1,8 @@
 package token
 
 import (
+	"github.com/ryanuber/go-glob"
+
 	"context"
 	"errors"
 	"fmt"
@@ -270,30 +272,11 @@ func (r *role) restrictsPolicies() bool {
 // matches any run of characters.
 func matchesGlob(patterns []string, name string) bool {
 	for _, p := range patterns {
-		if globMatch(p, name) {
+		if glob.Glob(p, name) {
 			return true
 		}
 	}
 	return false
-}
-
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
 // childPolicies decides a new token's policies, as Vault does: a role with

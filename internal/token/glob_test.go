@@ -20,8 +20,8 @@ func TestGlobMatch(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := globMatch(tc.pattern, tc.name); got != tc.want {
-				t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pattern, tc.name, got, tc.want)
+			if got := matchesGlob([]string{tc.pattern}, tc.name); got != tc.want {
+				t.Errorf("matchesGlob(%q, %q) = %v, want %v", tc.pattern, tc.name, got, tc.want)
 			}
 		})
 	}

@@ -1,8 +1,9 @@
 package cert
 
 import (
+	"github.com/ryanuber/go-glob"
+
 	"crypto/x509"
-	"strings"
 	"time"
 )
 
@@ -69,32 +70,10 @@ func anyMatch(globs, values []string) bool {
 	}
 	for _, g := range globs {
 		for _, v := range values {
-			if glob(g, v) {
+			if glob.Glob(g, v) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// glob matches s against pattern, where "*" stands for any run of
-// characters (dots included) and everything else for itself.
-func glob(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, p)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(p):]
-	}
-	return strings.HasSuffix(s, last)
 }

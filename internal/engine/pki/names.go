@@ -1,6 +1,8 @@
 package pki
 
 import (
+	"github.com/ryanuber/go-glob"
+
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -41,7 +43,7 @@ func (r *role) checkName(what, name string) error {
 			return nil
 		}
 		// A "*" in a glob domain may span labels, as Vault's glob does.
-		if r.AllowGlobDomains && strings.Contains(d, "*") && globMatch(d, host) {
+		if r.AllowGlobDomains && strings.Contains(d, "*") && glob.Glob(d, host) {
 			return nil
 		}
 	}
@@ -57,27 +59,6 @@ func (r *role) checkName(what, name string) error {
 		why = "localhost is not allowed (allow_localhost=false)"
 	}
 	return logical.InvalidRequest("%s %s not allowed by this role: %s", what, name, why)
-}
-
-// globMatch matches pattern, where "*" stands for any run of characters
-// (dots included), against s.
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, p)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(p):]
-	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
 // validHostname checks RFC 1123 labels.
@@ -113,7 +94,7 @@ func (r *role) checkURIs(uris []*url.URL) error {
 		s := u.String()
 		ok := false
 		for _, pat := range r.AllowedURISANs {
-			if globMatch(pat, s) {
+			if glob.Glob(pat, s) {
 				ok = true
 				break
 			}
