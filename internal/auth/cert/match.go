@@ -1,10 +1,10 @@
 package cert
 
 import (
-	"github.com/ryanuber/go-glob"
-
 	"crypto/x509"
 	"time"
+
+	"github.com/ryanuber/go-glob"
 )
 
 // trusts reports whether role c accepts the client chain (leaf first) at

@@ -1,13 +1,13 @@
 package cert
 
 import (
-	"github.com/ryanuber/go-glob"
-
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ryanuber/go-glob"
 
 	"github.com/tresorhq/tresor/internal/logical"
 )

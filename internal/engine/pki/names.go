@@ -1,13 +1,13 @@
 package pki
 
 import (
-	"github.com/ryanuber/go-glob"
-
 	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/ryanuber/go-glob"
 
 	"github.com/tresorhq/tresor/internal/logical"
 )
