@@ -234,6 +234,7 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (bool, error) {
 		return false, fmt.Errorf("unseal barrier: %w", err)
 	}
 	if err := c.postUnseal(ctx); err != nil {
+		c.stopBackground()
 		c.barrier.Seal()
 		return false, fmt.Errorf("post-unseal setup: %w", err)
 	}
@@ -269,6 +270,7 @@ func (c *Core) postUnseal(ctx context.Context) error {
 		c.stopBackground()
 		return err
 	}
+	c.startAutoRotation()
 	if err := c.setupAudit(ctx); err != nil {
 		return err
 	}

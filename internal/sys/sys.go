@@ -25,6 +25,7 @@ type Core interface {
 	Quotas
 	MountUpdater
 	CORSConfigurer
+	Rotator
 	Metrics() *telemetry.Metrics
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
@@ -45,7 +46,11 @@ type handler func(ctx context.Context, req *logical.Request) (*logical.Response,
 func New(c Core) *Backend {
 	b := &Backend{core: c, mounts: &mountRoutes{core: c}, policies: &policyRoutes{core: c}}
 	b.routes = map[string]map[logical.Operation]handler{
-		"rotate":     {logical.UpdateOperation: b.rotate},
+		"rotate":         {logical.UpdateOperation: b.rotate},
+		"rotate/keyring": {logical.UpdateOperation: b.rotate},
+		"rotate/config":  {logical.ReadOperation: b.rotationConfig, logical.UpdateOperation: b.rotationConfig},
+		"rotate/keyring/config": {logical.ReadOperation: b.rotationConfig,
+			logical.UpdateOperation: b.rotationConfig},
 		"key-status": {logical.ReadOperation: b.keyStatus},
 		"remount":    {logical.UpdateOperation: b.mounts.remount},
 		"config/cors": {logical.ReadOperation: b.corsConfig, logical.UpdateOperation: b.corsConfig,
@@ -61,7 +66,7 @@ func New(c Core) *Backend {
 func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 	return &logical.SpecialPaths{
 		Root: []string{
-			"auth/*", "remount", "rotate", "audit", "audit/*", "raw", "raw/*",
+			"auth/*", "remount", "rotate", "rotate/keyring", "audit", "audit/*", "raw", "raw/*",
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
 			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
