@@ -57,8 +57,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		devRootToken = fs.String("dev-root-token-id", "", "Root token ID in dev mode (random when empty).")
 		devListen    = fs.String("dev-listen-address", "127.0.0.1:8200", "Address the dev server listens on.")
 		devNoStore   = fs.Bool("dev-no-store-token", false, "Do not write the dev root token to ~/.vault-token.")
-		logLevel     = fs.String("log-level", "", "Log level: trace, debug, info, warn, error (overrides the config).")
-		logFormat    = fs.String("log-format", "", "Log format: standard or json (overrides the config).")
+		devDataDir   = fs.String("dev-data-dir", "", "Keep the dev server's data in a bolt file in this directory, unsealed "+
+			"at every start from a key kept under ~/.config/tresor (development only).")
+		logLevel  = fs.String("log-level", "", "Log level: trace, debug, info, warn, error (overrides the config).")
+		logFormat = fs.String("log-format", "", "Log format: standard or json (overrides the config).")
 	)
 	fs.Var(&configs, "config", "Path to a configuration file or directory (repeatable).")
 	fs.Usage = func() { fmt.Fprint(stderr, serverUsage); fs.PrintDefaults() }
@@ -98,7 +100,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *dev {
-		if cfg.Storage == nil {
+		switch {
+		case cfg.Storage != nil:
+		case *devDataDir != "":
+			cfg.Storage = &config.Storage{Type: "file", Path: *devDataDir, Config: map[string]string{"path": *devDataDir}}
+		default:
 			cfg.Storage = &config.Storage{Type: "inmem"}
 		}
 		cfg.Listeners = append([]config.Listener{{
@@ -143,7 +149,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	printBanner(stdout, cfg, srv)
 	if *dev {
-		if err := srv.startDev(ctx, stdout, *devRootToken, !*devNoStore); err != nil {
+		start := srv.startDev
+		if *devDataDir != "" {
+			start = func(ctx context.Context, w io.Writer, rootTokenID string, storeToken bool) error {
+				return srv.startLocalDev(ctx, w, *devDataDir, rootTokenID, storeToken)
+			}
+		}
+		if err := start(ctx, stdout, *devRootToken, !*devNoStore); err != nil {
 			fmt.Fprintf(stderr, "Error initializing dev mode: %v\n", err)
 			_ = srv.Shutdown(context.Background())
 			return 1
