@@ -123,6 +123,12 @@ func encryptItem(p *policy, it batchItem) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
+	return encryptWith(p, it, plaintext)
+}
+
+// encryptWith encrypts plaintext with the item's context, nonce,
+// key_version and associated_data (encrypt, and rewrap after decrypting).
+func encryptWith(p *policy, it batchItem, plaintext []byte) (string, int, error) {
 	context, err := itemBytes(it, "context")
 	if err != nil {
 		return "", 0, err

@@ -76,21 +76,5 @@ func rewrapItem(p *policy, it batchItem) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	context, err := itemBytes(it, "context")
-	if err != nil {
-		return "", 0, err
-	}
-	nonce, err := itemBytes(it, "nonce")
-	if err != nil {
-		return "", 0, err
-	}
-	ver, err := it.int("key_version")
-	if err != nil {
-		return "", 0, err
-	}
-	aad, err := itemBytes(it, "associated_data")
-	if err != nil {
-		return "", 0, err
-	}
-	return p.encrypt(ver, pt, context, nonce, aad)
+	return encryptWith(p, it, pt)
 }
