@@ -149,13 +149,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	printBanner(stdout, cfg, srv)
 	if *dev {
-		start := srv.startDev
+		var err error
 		if *devDataDir != "" {
-			start = func(ctx context.Context, w io.Writer, rootTokenID string, storeToken bool) error {
-				return srv.startLocalDev(ctx, w, *devDataDir, rootTokenID, storeToken)
-			}
+			err = srv.startLocalDev(ctx, stdout, *devDataDir, *devRootToken, !*devNoStore)
+		} else {
+			err = srv.startDev(ctx, stdout, *devRootToken, !*devNoStore)
 		}
-		if err := start(ctx, stdout, *devRootToken, !*devNoStore); err != nil {
+		if err != nil {
 			fmt.Fprintf(stderr, "Error initializing dev mode: %v\n", err)
 			_ = srv.Shutdown(context.Background())
 			return 1
@@ -262,6 +262,13 @@ func (s *Server) InitDev(ctx context.Context, rootTokenID string) (unsealKey []b
 	return keys[0], root, nil
 }
 
+// storeCLIToken writes the root token to ~/.vault-token (mode 0600), where
+// the CLI looks for a token, and reports whether it did.
+func storeCLIToken(root string) bool {
+	home, err := os.UserHomeDir()
+	return err == nil && os.WriteFile(filepath.Join(home, ".vault-token"), []byte(root), 0o600) == nil
+}
+
 // startDev initialises a dev server and prints how to reach it.
 func (s *Server) startDev(ctx context.Context, w io.Writer, rootTokenID string, storeToken bool) error {
 	key, root, err := s.InitDev(ctx, rootTokenID)
@@ -270,12 +277,8 @@ func (s *Server) startDev(ctx context.Context, w io.Writer, rootTokenID string, 
 	}
 	addr := s.Addrs()[0].String()
 	stored := "is not stored anywhere"
-	if storeToken {
-		if home, err := os.UserHomeDir(); err == nil {
-			if os.WriteFile(filepath.Join(home, ".vault-token"), []byte(root), 0o600) == nil {
-				stored = "is stored in ~/.vault-token for the CLI"
-			}
-		}
+	if storeToken && storeCLIToken(root) {
+		stored = "is stored in ~/.vault-token for the CLI"
 	}
 	fmt.Fprintf(w, `WARNING! dev mode is enabled! Everything lives in memory and is lost at
 exit; the server is already initialised and unsealed with a single key

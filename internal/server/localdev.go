@@ -86,12 +86,8 @@ func (s *Server) startLocalDev(ctx context.Context, w io.Writer, dataDir, rootTo
 		root = strings.TrimSpace(string(rawToken))
 	}
 	stored := "is kept in " + files.token
-	if storeToken {
-		if home, err := os.UserHomeDir(); err == nil {
-			if os.WriteFile(filepath.Join(home, ".vault-token"), []byte(root), 0o600) == nil {
-				stored += " and ~/.vault-token"
-			}
-		}
+	if storeToken && storeCLIToken(root) {
+		stored += " and ~/.vault-token"
 	}
 	fmt.Fprintf(w, `WARNING! persistent dev mode is enabled! The data lives in %s and the
 server unseals itself at every start with the key in %s; the root token %s.
