@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -140,49 +139,6 @@ func errText(err error) (string, bool) {
 		return e.Error(), false
 	}
 	return "internal error", true
-}
-
-// batchResponse answers a batch: 200 when every item succeeded; otherwise
-// 400 (or 500 for an internal failure) with the results in the body, or
-// the client's partial_failure_response_code when some items succeeded.
-func batchResponse(results []map[string]any, partialCode int) (*logical.Response, error) {
-	var userErr, internalErr, success bool
-	for _, r := range results {
-		if r["error"] == nil {
-			success = true
-			continue
-		}
-		if r["internal"] == true {
-			internalErr = true
-		} else {
-			userErr = true
-		}
-		delete(r, "internal")
-	}
-	resp := &logical.Response{Data: map[string]any{"batch_results": results}}
-	switch {
-	case userErr:
-		resp.StatusCode = http.StatusBadRequest
-	case internalErr:
-		resp.StatusCode = http.StatusInternalServerError
-	}
-	if resp.StatusCode != 0 && success && partialCode != 0 {
-		if partialCode < 1 || partialCode > 599 {
-			resp.Warnings = append(resp.Warnings, "invalid HTTP response code override from partial_failure_response_code, reverting to HTTP 400")
-		} else {
-			resp.StatusCode = partialCode
-		}
-	}
-	return resp, nil
-}
-
-// itemError fills a batch result with err.
-func itemError(res map[string]any, err error) {
-	text, internal := errText(err)
-	res["error"] = text
-	if internal {
-		res["internal"] = true
-	}
 }
 
 // notFound is Vault's error for an operation on a missing key.

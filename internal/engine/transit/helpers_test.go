@@ -3,6 +3,7 @@ package transit
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -115,4 +116,19 @@ func wantErr(t testing.TB, what string, err error, msg string) {
 	if !ok || e.Kind != logical.KindInvalidRequest || (msg != "" && !strings.Contains(e.Error(), msg)) {
 		t.Errorf("%s: err = %v, want 400 containing %q", what, err, msg)
 	}
+}
+
+// batchResults is a response's batch_results as a client sees them, after
+// the JSON encoding the HTTP layer applies.
+func batchResults(t *testing.T, resp *logical.Response) []map[string]any {
+	t.Helper()
+	raw, err := json.Marshal(resp.Data["batch_results"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -52,26 +52,10 @@ func (b *Backend) decryptHandler(ctx context.Context, req *framework.Request) (*
 	if p == nil {
 		return nil, errKeyNotFound
 	}
-	results := make([]map[string]any, len(batch))
-	for i, raw := range batch {
-		it := batchItem(raw)
-		res := map[string]any{}
-		results[i] = res
+	return runBatch(batch, single, in.PartialCode, func(it batchItem) (decryptResult, error) {
 		pt, err := decryptItem(p, it)
-		if single && err != nil {
-			return nil, singleError(err)
-		}
-		if err != nil {
-			itemError(res, err)
-		} else {
-			res["plaintext"] = base64.StdEncoding.EncodeToString(pt)
-		}
-		echoReference(single, it, res)
-	}
-	if single {
-		return &logical.Response{Data: results[0]}, nil
-	}
-	return batchResponse(results, in.PartialCode)
+		return decryptResult{Plaintext: base64.StdEncoding.EncodeToString(pt)}, err
+	})
 }
 
 func decryptItem(p *policy, it batchItem) ([]byte, error) {
@@ -111,15 +95,4 @@ func singleOrBatch(batch []map[string]any, value *string, field, missing string,
 		item[k] = v
 	}
 	return []map[string]any{item}, true, nil
-}
-
-// echoReference copies a batch item's reference into its result.
-func echoReference(single bool, it batchItem, res map[string]any) {
-	if single {
-		return
-	}
-	if _, ok := it["reference"]; ok {
-		r, _ := it.str("reference")
-		res["reference"] = r
-	}
 }

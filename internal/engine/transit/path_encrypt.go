@@ -88,30 +88,10 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 		}
 	}
 
-	results := make([]map[string]any, len(batch))
-	for i, raw := range batch {
-		res := map[string]any{}
-		results[i] = res
-		ct, ver, err := encryptItem(p, batchItem(raw))
-		if single && err != nil {
-			return nil, singleError(err)
-		}
-		if err != nil {
-			itemError(res, err)
-		} else {
-			res["ciphertext"] = ct
-			res["key_version"] = ver
-		}
-		if !single {
-			if r, _ := batchItem(raw).str("reference"); r != "" || raw["reference"] != nil {
-				res["reference"] = r
-			}
-		}
-	}
-	if single {
-		return &logical.Response{Data: results[0]}, nil
-	}
-	return batchResponse(results, in.PartialCode)
+	return runBatch(batch, single, in.PartialCode, func(it batchItem) (encryptResult, error) {
+		ct, ver, err := encryptItem(p, it)
+		return encryptResult{Ciphertext: ct, KeyVersion: ver}, err
+	})
 }
 
 func encryptItem(p *policy, it batchItem) (string, int, error) {

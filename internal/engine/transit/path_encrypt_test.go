@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -118,7 +119,7 @@ func TestBatchThousand(t *testing.T) {
 	if resp.StatusCode != 0 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	results := resp.Data["batch_results"].([]map[string]any)
+	results := batchResults(t, resp)
 	if len(results) != 1000 {
 		t.Fatalf("%d results", len(results))
 	}
@@ -129,7 +130,7 @@ func TestBatchThousand(t *testing.T) {
 		}
 		dIn[i] = map[string]any{"ciphertext": r["ciphertext"]}
 	}
-	out := h.write("decrypt/k", "batch_input", dIn).Data["batch_results"].([]map[string]any)
+	out := batchResults(t, h.write("decrypt/k", "batch_input", dIn))
 	for i, r := range out {
 		if got := dec(t, r["plaintext"]); got != fmt.Sprintf("item-%d", i) {
 			t.Fatalf("item %d = %q", i, got)
@@ -149,7 +150,7 @@ func TestBatchItemErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status = %d, want 400", resp.StatusCode)
 	}
-	res := resp.Data["batch_results"].([]map[string]any)
+	res := batchResults(t, resp)
 	if dec(t, res[0]["plaintext"]) != "ok" || res[0]["reference"] != "a" {
 		t.Errorf("good item: %v", res[0])
 	}
@@ -162,6 +163,36 @@ func TestBatchItemErrors(t *testing.T) {
 	}
 	wantErr(t, "empty batch", h.writeErr("decrypt/k", "batch_input", []any{}), "missing batch input")
 	wantErr(t, "batch of non-objects", h.writeErr("decrypt/k", "batch_input", []any{"x"}), "batch_input")
+}
+
+// TestBatchWireShape pins batch_results entries as Vault encodes them:
+// reference always present, decrypt's plaintext and verify's valid present
+// even on a failed item, key_version and outputs left out on failure.
+func TestBatchWireShape(t *testing.T) {
+	h := newHarness(t)
+	h.write("keys/k")
+	h.write("keys/ec", "type", "ecdsa-p256")
+	shape := func(resp *logical.Response) string {
+		raw, err := json.Marshal(resp.Data["batch_results"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	for _, tc := range []struct {
+		name, path, want string
+		items            []any
+	}{
+		{"encrypt", "encrypt/k", `[{"error":"failed to base64-decode plaintext","reference":""}]`, []any{map[string]any{"plaintext": "%%"}}},
+		{"decrypt", "decrypt/k", `[{"plaintext":"","error":"invalid ciphertext: no prefix","reference":"r"}]`, []any{map[string]any{"ciphertext": "x", "reference": "r"}}},
+		{"hmac", "hmac/k", `[{"error":"failed to base64-decode input","reference":""}]`, []any{map[string]any{"input": "%%"}}},
+		{"sign", "sign/ec", `[{"error":"failed to base64-decode input","reference":""}]`, []any{map[string]any{"input": "%%"}}},
+		{"verify", "verify/ec", `[{"valid":false,"error":"failed to base64-decode input","reference":""}]`, []any{map[string]any{"input": "%%", "signature": "vault:v1:AA=="}}},
+	} {
+		if got := shape(h.write(tc.path, "batch_input", tc.items)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
 }
 
 func TestDerivedAndConvergent(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/base64"
-	"strconv"
 
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
@@ -65,26 +64,10 @@ func (b *Backend) hmacHandler(ctx context.Context, req *framework.Request) (*log
 	if p == nil {
 		return nil, errKeyNotFound
 	}
-	results := make([]map[string]any, len(batch))
-	for i, raw := range batch {
-		it := batchItem(raw)
-		res := map[string]any{}
-		results[i] = res
+	return runBatch(batch, single, in.PartialCode, func(it batchItem) (hmacResult, error) {
 		mac, err := hmacItem(p, it, in.Algorithm)
-		if single && err != nil {
-			return nil, singleError(err)
-		}
-		if err != nil {
-			itemError(res, err)
-		} else {
-			res["hmac"] = mac
-		}
-		echoReference(single, it, res)
-	}
-	if single {
-		return &logical.Response{Data: results[0]}, nil
-	}
-	return batchResponse(results, in.PartialCode)
+		return hmacResult{HMAC: mac}, err
+	})
 }
 
 func hmacItem(p *policy, it batchItem, alg string) (string, error) {
@@ -111,7 +94,7 @@ func (p *policy) hmac(n int, input []byte, alg string) (string, error) {
 	}
 	m := hmac.New(h.New, p.hmacKey(p.Versions[n]))
 	m.Write(input)
-	return "vault:v" + strconv.Itoa(n) + ":" + base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
+	return versioned(n, m.Sum(nil)), nil
 }
 
 // verifyHMAC checks an HMAC written by hmac, in constant time.

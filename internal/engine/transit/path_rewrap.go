@@ -48,27 +48,10 @@ func (b *Backend) rewrapHandler(ctx context.Context, req *framework.Request) (*l
 	if p == nil {
 		return nil, errKeyNotFound
 	}
-	results := make([]map[string]any, len(batch))
-	for i, raw := range batch {
-		it := batchItem(raw)
-		res := map[string]any{}
-		results[i] = res
+	return runBatch(batch, single, in.PartialCode, func(it batchItem) (encryptResult, error) {
 		ct, ver, err := rewrapItem(p, it)
-		if single && err != nil {
-			return nil, singleError(err)
-		}
-		if err != nil {
-			itemError(res, err)
-		} else {
-			res["ciphertext"] = ct
-			res["key_version"] = ver
-		}
-		echoReference(single, it, res)
-	}
-	if single {
-		return &logical.Response{Data: results[0]}, nil
-	}
-	return batchResponse(results, in.PartialCode)
+		return encryptResult{Ciphertext: ct, KeyVersion: ver}, err
+	})
 }
 
 func rewrapItem(p *policy, it batchItem) (string, int, error) {

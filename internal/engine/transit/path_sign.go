@@ -96,27 +96,10 @@ func (b *Backend) signHandler(ctx context.Context, req *framework.Request) (*log
 	if p == nil {
 		return nil, logical.InvalidRequest("signing key not found")
 	}
-	results := make([]map[string]any, len(batch))
-	for i, raw := range batch {
-		it := batchItem(raw)
-		res := map[string]any{}
-		results[i] = res
+	return runBatch(batch, single, in.PartialCode, func(it batchItem) (signResult, error) {
 		sig, ver, err := signItem(p, &in, it)
-		if single && err != nil {
-			return nil, singleError(err)
-		}
-		if err != nil {
-			itemError(res, err)
-		} else {
-			res["signature"] = sig
-			res["key_version"] = ver
-		}
-		echoReference(single, it, res)
-	}
-	if single {
-		return &logical.Response{Data: results[0]}, nil
-	}
-	return batchResponse(results, in.PartialCode)
+		return signResult{Signature: sig, KeyVersion: ver}, err
+	})
 }
 
 func signItem(p *policy, in *signIn, it batchItem) (string, int, error) {
@@ -156,26 +139,10 @@ func (b *Backend) verifyHandler(ctx context.Context, req *framework.Request) (*l
 	if p == nil {
 		return nil, logical.InvalidRequest("signature verification key not found")
 	}
-	results := make([]map[string]any, len(batch))
-	for i, raw := range batch {
-		it := batchItem(raw)
-		res := map[string]any{}
-		results[i] = res
+	return runBatch(batch, single, in.PartialCode, func(it batchItem) (verifyResult, error) {
 		ok, err := verifyItem(p, &in, it)
-		if single && err != nil {
-			return nil, singleError(err)
-		}
-		if err != nil {
-			itemError(res, err)
-		} else {
-			res["valid"] = ok
-		}
-		echoReference(single, it, res)
-	}
-	if single {
-		return &logical.Response{Data: results[0]}, nil
-	}
-	return batchResponse(results, in.PartialCode)
+		return verifyResult{Valid: ok}, err
+	})
 }
 
 func verifyItem(p *policy, in *signIn, it batchItem) (bool, error) {

@@ -147,14 +147,14 @@ func TestSignErrorsAndBatch(t *testing.T) {
 		map[string]any{"input": enc("a"), "reference": "1"},
 		map[string]any{"input": "%%%", "reference": "2"},
 	})
-	res := resp.Data["batch_results"].([]map[string]any)
+	res := batchResults(t, resp)
 	if resp.StatusCode != 400 || res[0]["signature"] == nil || res[1]["error"] == nil || res[1]["reference"] != "2" {
 		t.Fatalf("batch sign: %d %v", resp.StatusCode, res)
 	}
-	v := h.write("verify/ec", "batch_input", []any{
+	v := batchResults(t, h.write("verify/ec", "batch_input", []any{
 		map[string]any{"input": enc("a"), "signature": res[0]["signature"]},
 		map[string]any{"input": enc("b"), "signature": res[0]["signature"]},
-	}).Data["batch_results"].([]map[string]any)
+	}))
 	if v[0]["valid"] != true || v[1]["valid"] != false {
 		t.Errorf("batch verify: %v", v)
 	}
@@ -200,7 +200,7 @@ func TestHMACWithStdlib(t *testing.T) {
 			}
 		})
 	}
-	res := h.write("hmac/hhmac", "batch_input", []any{map[string]any{"input": enc("a")}, map[string]any{"input": enc("b")}}).Data["batch_results"].([]map[string]any)
+	res := batchResults(t, h.write("hmac/hhmac", "batch_input", []any{map[string]any{"input": enc("a")}, map[string]any{"input": enc("b")}}))
 	if len(res) != 2 || res[0]["hmac"] == res[1]["hmac"] {
 		t.Errorf("batch hmac: %v", res)
 	}

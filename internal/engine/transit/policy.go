@@ -315,25 +315,39 @@ func (p *policy) encrypt(n int, plaintext, context, nonce, aad []byte) (string, 
 		if err != nil {
 			return "", 0, err
 		}
-		var iv []byte
+		// The nonce is written straight into the output buffer: one
+		// allocation for nonce, ciphertext and tag.
+		ns := a.NonceSize()
+		out = make([]byte, ns, ns+len(plaintext)+a.Overhead())
 		switch {
 		case p.ConvergentEncryption && p.ConvergentVersion >= convergentV3:
 			m := hmac.New(sha256.New, key)
 			m.Write(plaintext)
-			iv = m.Sum(nil)[:a.NonceSize()]
+			copy(out, m.Sum(nil))
 		case p.ConvergentEncryption:
-			if len(nonce) != a.NonceSize() {
-				return "", 0, logical.InvalidRequest("invalid nonce length: must be %d bytes", a.NonceSize())
+			if len(nonce) != ns {
+				return "", 0, logical.InvalidRequest("invalid nonce length: must be %d bytes", ns)
 			}
-			iv = nonce
+			copy(out, nonce)
 		default:
-			iv = randomBytes(a.NonceSize())
+			if _, err := io.ReadFull(rand.Reader, out); err != nil {
+				return "", 0, fmt.Errorf("transit: reading a nonce: %w", err)
+			}
 		}
-		out = make([]byte, len(iv), len(iv)+len(plaintext)+a.Overhead())
-		copy(out, iv)
-		out = a.Seal(out, iv, plaintext, aad)
+		out = a.Seal(out, out[:ns], plaintext, aad)
 	}
-	return "vault:v" + strconv.Itoa(n) + ":" + base64.StdEncoding.EncodeToString(out), n, nil
+	return versioned(n, out), n, nil
+}
+
+// versioned encodes payload as "vault:v<n>:<base64>" in one allocation
+// besides the string itself.
+func versioned(n int, payload []byte) string {
+	b := make([]byte, 0, len("vault:v:")+20+base64.StdEncoding.EncodedLen(len(payload)))
+	b = append(b, "vault:v"...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ':')
+	b = base64.StdEncoding.AppendEncode(b, payload)
+	return string(b)
 }
 
 // splitVersioned parses "vault:v<n>:<payload>" as written by encrypt,
