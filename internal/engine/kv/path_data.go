@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -56,9 +57,15 @@ func (b *Backend) readData(ctx context.Context, req *framework.Request) (*logica
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	data, md, err := b.readLive(ctx, req, in.Path, in.Version)
+	n, md, err := b.liveVersion(ctx, req, in.Path, in.Version)
 	if err != nil {
 		return nil, err
+	}
+	var data json.RawMessage
+	if n != 0 {
+		if data, err = b.readRaw(ctx, req.Storage, in.Path, n); err != nil {
+			return nil, err
+		}
 	}
 	if data == nil {
 		return goneResponse("data", md), nil
@@ -66,17 +73,18 @@ func (b *Backend) readData(ctx context.Context, req *framework.Request) (*logica
 	return &logical.Response{Data: map[string]any{"data": data, "metadata": md}}, nil
 }
 
-// readLive reads one version of path (0: the current one) for a reader: its
-// data and its metadata block. The data is nil when the version is deleted
-// or destroyed (the caller answers Vault's 404 that carries the metadata).
-// Neither result may be modified: the data is shared with the read cache.
-func (b *Backend) readLive(ctx context.Context, req *framework.Request, path string, version int) (map[string]any, map[string]any, error) {
+// liveVersion finds the version of path a reader gets (version 0: the
+// current one) and its metadata block. It returns version 0 with the
+// metadata when that version is deleted or destroyed (the caller answers
+// Vault's 404 that carries the metadata). The metadata must not be
+// modified: it is shared with the read cache.
+func (b *Backend) liveVersion(ctx context.Context, req *framework.Request, path string, version int) (int, map[string]any, error) {
 	if !validKey(path) {
-		return nil, nil, logical.ErrUnsupportedPath
+		return 0, nil, logical.ErrUnsupportedPath
 	}
 	meta, err := b.readMeta(ctx, req.Storage, path)
 	if err != nil || meta == nil {
-		return nil, nil, notFoundOr(err)
+		return 0, nil, notFoundOr(err)
 	}
 	n := version
 	if n == 0 {
@@ -84,15 +92,13 @@ func (b *Backend) readLive(ctx context.Context, req *framework.Request, path str
 	}
 	v := meta.Versions[n]
 	if v == nil {
-		return nil, nil, errNotFound
+		return 0, nil, errNotFound
 	}
 	md := versionMetadata(meta, n, v)
 	if v.Destroyed || v.deleted(b.now()) {
-		return nil, md, nil
+		return 0, md, nil
 	}
-	// nil here means trimmed or destroyed by a concurrent writer.
-	data, err := b.readVersion(ctx, req.Storage, path, n)
-	return data, md, err
+	return n, md, nil
 }
 
 // goneResponse is Vault's answer for a deleted or destroyed version: a 404

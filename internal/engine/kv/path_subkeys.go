@@ -30,9 +30,16 @@ func (b *Backend) readSubkeys(ctx context.Context, req *framework.Request) (*log
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	data, md, err := b.readLive(ctx, req, in.Path, in.Version)
+	n, md, err := b.liveVersion(ctx, req, in.Path, in.Version)
 	if err != nil {
 		return nil, err
+	}
+	var data map[string]any
+	if n != 0 {
+		// nil here means trimmed or destroyed by a concurrent writer.
+		if data, err = b.readVersion(ctx, req.Storage, in.Path, n); err != nil {
+			return nil, err
+		}
 	}
 	if data == nil {
 		return goneResponse("subkeys", md), nil
