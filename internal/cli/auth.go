@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	hcli "github.com/hashicorp/cli"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -38,7 +37,7 @@ Usage: tresor auth <subcommand> [options] [args]
 `
 	c.run = func(c *command, args []string) int {
 		if len(args) == 0 {
-			return hcli.RunResultHelp
+			return runResultHelp
 		}
 		deprecated(c.s, "auth", "login")
 		return login(c, args)

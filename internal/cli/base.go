@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	hcli "github.com/hashicorp/cli"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -65,12 +64,10 @@ type command struct {
 	headers        map[string]string
 }
 
-var _ hcli.Command = (*command)(nil)
-
-// Synopsis implements cli.Command.
+// Synopsis is the one line shown in command lists.
 func (c *command) Synopsis() string { return c.synopsis }
 
-// Help implements cli.Command: the usage text followed by every flag.
+// Help is the usage text followed by every flag.
 func (c *command) Help() string {
 	text := strings.TrimSpace(c.usage)
 	if flags := c.flagSet().help(); flags != "" && !c.hideFlags {
@@ -79,11 +76,11 @@ func (c *command) Help() string {
 	return text
 }
 
-// Run implements cli.Command: parse flags, then hand the positional
+// Run parses the flags, then hand the positional
 // arguments to c.run.
 func (c *command) Run(args []string) int {
 	if c.run == nil {
-		return hcli.RunResultHelp
+		return runResultHelp
 	}
 	set := c.flagSet()
 	if err := set.fs.Parse(args); err != nil {

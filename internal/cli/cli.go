@@ -58,8 +58,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	hcli "github.com/hashicorp/cli"
 )
 
 // Env is everything Main takes from the process, so tests can run the CLI
@@ -109,26 +107,16 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runBench(s, args[1:])
 	}
 
-	c := &hcli.CLI{
-		Name:        binaryName,
-		Args:        args,
-		Commands:    commandTable(s),
-		HelpFunc:    rootHelp,
-		HelpWriter:  s.stdout,
-		ErrorWriter: s.stderr,
-		// "version" and vault 0.x's verbs are reachable but not advertised.
-		HiddenCommands: append([]string{"version"}, legacyNames()...),
+	hidden := map[string]bool{"version": true} // reachable, not advertised
+	for _, name := range legacyNames() {
+		hidden[name] = true // vault 0.x's verbs
 	}
-	code, err := c.Run()
-	if err != nil {
-		s.errorf("Error executing CLI: %s", err)
-		return exitLocal
-	}
-	return code
+	d := &dispatcher{commands: commandTable(s), hidden: hidden, rootHelp: rootHelp, s: s}
+	return d.run(args)
 }
 
 // commandTable lists every command. Keys with a space are subcommands.
-func commandTable(s *session) map[string]hcli.CommandFactory {
+func commandTable(s *session) map[string]func() *command {
 	cmds := []func(*session) *command{
 		newBenchCommand,
 		newStatusCommand,
@@ -201,10 +189,10 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 	for _, v := range legacyVerbs {
 		cmds = append(cmds, legacyConstructor(v))
 	}
-	table := make(map[string]hcli.CommandFactory, len(cmds))
+	table := make(map[string]func() *command, len(cmds))
 	for _, newCmd := range cmds {
 		name := newCmd(s).name
-		table[name] = func() (hcli.Command, error) { return newCmd(s), nil }
+		table[name] = func() *command { return newCmd(s) }
 	}
 	return table
 }
@@ -214,19 +202,19 @@ var commonCommands = []string{"read", "write", "delete", "list", "login", "serve
 
 // rootHelp renders "tresor -h": the common commands first, then the rest,
 // aligned as one table.
-func rootHelp(cmds map[string]hcli.CommandFactory) string {
+func rootHelp(cmds map[string]func() *command) string {
 	common := make(map[string]bool, len(commonCommands))
 	var rows [][]string
 	for _, name := range commonCommands {
 		if f, ok := cmds[name]; ok {
 			common[name] = true
-			rows = append(rows, []string{name, synopsis(f)})
+			rows = append(rows, []string{name, f().Synopsis()})
 		}
 	}
 	nCommon := len(rows)
 	for _, name := range sortedKeys(cmds) {
 		if !common[name] {
-			rows = append(rows, []string{name, synopsis(cmds[name])})
+			rows = append(rows, []string{name, cmds[name]().Synopsis()})
 		}
 	}
 	lines := strings.Split(columns(rows, "      "), "\n")
@@ -240,14 +228,6 @@ func rootHelp(cmds map[string]hcli.CommandFactory) string {
 		fmt.Fprintf(&b, "    %s\n", line)
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func synopsis(f hcli.CommandFactory) string {
-	c, err := f()
-	if err != nil {
-		return ""
-	}
-	return c.Synopsis()
 }
 
 // session is the state one Main call shares between its commands: the
