@@ -130,7 +130,7 @@ func TestLoginChecks(t *testing.T) {
 	})
 	tb.must("role/svc", map[string]any{
 		"role_type": "jwt", "user_claim": "sub", "bound_audiences": "tresor",
-		"bound_claims": map[string]any{"env": "prod", "/repo/branch": []any{"main", "release"}},
+		"bound_claims":   map[string]any{"env": "prod", "/repo/branch": []any{"main", "release"}},
 		"claim_mappings": map[string]any{"env": "environment", "/repo/name": "repository"}, "groups_claim": "groups",
 		"token_policies": "svc", "token_ttl": "1h",
 	})
