@@ -126,6 +126,14 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			replyErr(w, 400, "invalid role or secret ID")
 		}
 		return
+	case len(parts) == 3 && parts[0] == "auth" && f.auths[parts[1]] == "jwt" && parts[2] == "login" && method == "POST":
+		// The fake trusts any three-part token for a configured role.
+		if f.roles[parts[1]+"/"+str("role")] && strings.Count(str("jwt"), ".") == 2 {
+			authReply(w, f.newToken("auth:"+parts[1]))
+		} else {
+			replyErr(w, 400, "error validating token")
+		}
+		return
 	case len(parts) == 4 && parts[0] == "auth" && f.auths[parts[1]] == "userpass" && parts[2] == "login" && method == "POST":
 		if pw, ok := f.users[parts[1]+"/"+parts[3]]; ok && pw == str("password") {
 			authReply(w, f.newToken("auth:"+parts[1]))
@@ -191,6 +199,11 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			replyErr(w, 404, "no handler")
 		}
+	case len(parts) == 3 && parts[0] == "auth" && f.auths[parts[1]] == "jwt" && parts[2] == "config" && method == "POST":
+		reply(w, 204, nil)
+	case len(parts) == 4 && parts[0] == "auth" && f.auths[parts[1]] == "jwt" && parts[2] == "role" && method == "POST":
+		f.roles[parts[1]+"/"+parts[3]] = true
+		reply(w, 204, nil)
 	case len(parts) == 4 && parts[0] == "auth" && f.auths[parts[1]] == "userpass" && parts[2] == "users" && method == "POST":
 		f.users[parts[1]+"/"+parts[3]] = str("password")
 		reply(w, 204, nil)

@@ -59,6 +59,7 @@ var workloads = map[string]func() Workload{
 	"token-lookup":   func() Workload { return &tokenLookup{} },
 	"approle-login":  func() Workload { return &approleLogin{} },
 	"userpass-login": func() Workload { return &userpassLogin{} },
+	"jwt-login":      func() Workload { return &jwtLogin{} },
 
 	"transit-encrypt":       func() Workload { return &crypto{mode: transitEncrypt} },
 	"transit-encrypt-batch": func() Workload { return &crypto{mode: transitEncryptBatch} },

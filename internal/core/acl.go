@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -17,9 +16,9 @@ const policyPrefix = "sys/policy/"
 // authorize decides whether te may perform op on path with data. Paths a
 // backend marks as root-protected also need the sudo capability.
 func (c *Core) authorize(ctx context.Context, te *token.Entry, path string, op logical.Operation, data map[string]any, wrapTTL time.Duration, sudo bool) error {
-	acl, err := c.policies.ACL(ctx, te.Policies)
+	acl, err := c.aclFor(ctx, te)
 	if err != nil {
-		return fmt.Errorf("compile ACL: %w", err)
+		return err
 	}
 	d := acl.Allowed(op, path, data, wrapTTL)
 	if !d.Allowed || (sudo && !d.Sudo && !d.Root) {
@@ -41,7 +40,7 @@ func (c *Core) TokenACL(ctx context.Context, id string) (*policy.ACL, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.policies.ACL(ctx, te.Policies)
+	return c.aclFor(ctx, te)
 }
 
 // AccessorACL compiles the ACL of the token with that accessor.
@@ -53,7 +52,7 @@ func (c *Core) AccessorACL(ctx context.Context, accessor string) (*policy.ACL, e
 	if err != nil {
 		return nil, err
 	}
-	return c.policies.ACL(ctx, te.Policies)
+	return c.aclFor(ctx, te)
 }
 
 // hasSudo reports whether the caller of req holds sudo on the request's

@@ -21,6 +21,7 @@ import (
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/barrier"
 	"github.com/tresorhq/tresor/internal/cors"
+	"github.com/tresorhq/tresor/internal/identity"
 	"github.com/tresorhq/tresor/internal/lease"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
@@ -70,6 +71,7 @@ type Core struct {
 	sealedNow atomic.Bool
 	tokens    *token.Store
 	policies  *policy.Store
+	identity  *identity.Store
 	mounts    *mount.Table
 	// mountMu serialises changes of the mount table.
 	mountMu sync.Mutex
@@ -262,6 +264,9 @@ func (c *Core) postUnseal(ctx context.Context) error {
 		return err
 	}
 	c.policies = policy.NewStore(storage.NewView(c.barrier, policyPrefix))
+	if err := c.openIdentity(ctx); err != nil {
+		return err
+	}
 	if err := c.setupMounts(ctx); err != nil {
 		return err
 	}
@@ -322,6 +327,7 @@ func (c *Core) sealLocked() {
 	}
 	c.barrier.Seal()
 	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
+	c.identity = nil
 	c.sealed = true
 	c.sealedNow.Store(true)
 	c.logger.Info("core sealed")
@@ -345,6 +351,8 @@ func (c *Core) tokenOptions() token.Options {
 		MaxTTL:     c.cfg.MaxLeaseTTL,
 		OnRevoke:   c.onTokenRevoke,
 		Sudo:       c.hasSudo,
+
+		IdentityPolicies: c.identityPoliciesOf,
 	}
 }
 

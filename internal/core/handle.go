@@ -159,9 +159,13 @@ func (c *Core) complete(ctx context.Context, entry *mount.Entry, req *logical.Re
 	if a := resp.Auth; a != nil && a.ClientToken == "" && auth {
 		// A login: the auth method vouched for the caller; mint its token.
 		a.DisplayName = loginDisplayName(entry.Path, a.DisplayName)
+		if err := c.loginIdentity(ctx, entry, a); err != nil {
+			return nil, err
+		}
 		if _, err := c.tokens.CreateFromAuth(ctx, a, req.Path); err != nil {
 			return nil, err
 		}
+		c.identityPolicies(a)
 	}
 	if te != nil && !te.IsRoot() && op == logical.ListOperation && isTrue(req.Data["recursive"]) {
 		if err := c.filterRecursiveList(ctx, te, entry.Path, req.Path, resp); err != nil {
@@ -194,9 +198,9 @@ func (c *Core) filterRecursiveList(ctx context.Context, te *token.Entry, mountPa
 	if !ok {
 		return nil
 	}
-	acl, err := c.policies.ACL(ctx, te.Policies)
+	acl, err := c.aclFor(ctx, te)
 	if err != nil {
-		return fmt.Errorf("compile ACL: %w", err)
+		return err
 	}
 	dataPath := ""
 	if rest, ok := strings.CutPrefix(listPath, mountPath+"metadata/"); ok {
@@ -271,6 +275,13 @@ func (c *Core) authenticate(ctx context.Context, req *logical.Request, unauth bo
 	}
 	if len(te.BoundCIDRs) > 0 && !fromCIDRs(req.Connection, te.BoundCIDRs) {
 		return nil, logical.ErrPermissionDenied
+	}
+	// A disabled entity's tokens are refused.
+	if _, err := c.entityOf(te); err != nil {
+		if unauth {
+			return nil, nil
+		}
+		return nil, err
 	}
 	return te, nil
 }

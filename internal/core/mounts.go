@@ -35,10 +35,14 @@ func (c *Core) setupMounts(ctx context.Context) error {
 		return err
 	}
 	first := entries == nil
+	// A table from before the identity store gets its mount.
+	save := first || len(identityMount(entries)) > len(entries)
+	entries = identityMount(entries)
 	if first {
 		entries = []*mount.Entry{
 			{Path: "sys/", Type: typeSystem, Description: "system endpoints used for control, policy and debugging", Builtin: true},
 			{Path: "auth/token/", Type: typeToken, Description: "token based credentials", Builtin: true},
+			{Path: "identity/", Type: typeIdentity, Description: "identity store", Builtin: true},
 		}
 		if c.cfg.Backends[typeCubbyhole] != nil {
 			entries = append(entries, &mount.Entry{Path: "cubbyhole/", Type: typeCubbyhole, Description: "per-token private secret storage", Builtin: true})
@@ -71,7 +75,7 @@ func (c *Core) setupMounts(ctx context.Context) error {
 			return err
 		}
 	}
-	if first {
+	if save {
 		return c.mounts.Save(ctx, c.barrier, mountsKey)
 	}
 	return nil
@@ -84,6 +88,8 @@ func storagePrefix(e *mount.Entry) string {
 		return "sys/system/"
 	case e.Type == typeToken:
 		return tokenPrefix
+	case e.Type == typeIdentity:
+		return identityPrefix
 	case strings.HasPrefix(e.Path, "auth/"):
 		return "auth/" + e.UUID + "/"
 	}
@@ -117,6 +123,9 @@ func (c *Core) build(ctx context.Context, e *mount.Entry) error {
 		return nil
 	case typeToken:
 		e.Backend = c.tokens.Backend()
+		return nil
+	case typeIdentity:
+		e.Backend = c.identity.Backend()
 		return nil
 	}
 	f, ok := c.cfg.Backends[e.Type]

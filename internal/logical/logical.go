@@ -118,17 +118,20 @@ type Response struct {
 
 // Auth is the auth block of a login or token creation.
 type Auth struct {
-	ClientToken   string            `json:"client_token"`
-	Accessor      string            `json:"accessor"`
-	Policies      []string          `json:"policies"`
-	TokenPolicies []string          `json:"token_policies"`
-	Metadata      map[string]string `json:"metadata"`
-	LeaseDuration int               `json:"lease_duration"`
-	Renewable     bool              `json:"renewable"`
-	EntityID      string            `json:"entity_id"`
-	TokenType     string            `json:"token_type"`
-	Orphan        bool              `json:"orphan"`
-	NumUses       int               `json:"num_uses"`
+	ClientToken   string   `json:"client_token"`
+	Accessor      string   `json:"accessor"`
+	Policies      []string `json:"policies"`
+	TokenPolicies []string `json:"token_policies"`
+	// IdentityPolicies are the policies the token's entity and its groups
+	// add; the core fills them in.
+	IdentityPolicies []string          `json:"identity_policies,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
+	LeaseDuration    int               `json:"lease_duration"`
+	Renewable        bool              `json:"renewable"`
+	EntityID         string            `json:"entity_id"`
+	TokenType        string            `json:"token_type"`
+	Orphan           bool              `json:"orphan"`
+	NumUses          int               `json:"num_uses"`
 	// MFARequirement is always null: Tresor has no login MFA, and Vault
 	// clients expect the key.
 	MFARequirement *struct{} `json:"mfa_requirement"`
@@ -141,8 +144,14 @@ type Auth struct {
 	// BoundCIDRs limit where the minted token may be used from.
 	BoundCIDRs []string `json:"-"`
 	// Alias names the caller within the auth method (user name, role ID),
-	// for audit and identity.
+	// for audit and identity: the core finds or creates the identity
+	// entity with this alias on the login's mount.
 	Alias string `json:"-"`
+	// AliasMetadata is kept on the entity alias (JWT claim mappings).
+	AliasMetadata map[string]string `json:"-"`
+	// GroupAliases are the caller's groups within the auth method; the
+	// entity joins the external groups with those aliases on the mount.
+	GroupAliases []string `json:"-"`
 }
 
 // Secret describes a leased secret in a response.

@@ -15,6 +15,16 @@ type Entity struct {
 	Metadata map[string]string
 	// Aliases maps an auth mount accessor to the entity's alias name there.
 	Aliases map[string]string
+	// AliasIDs, AliasMetadata and AliasCustomMetadata are, by mount
+	// accessor, the alias's ID, metadata (set by its auth method) and
+	// custom metadata (set through the API).
+	AliasIDs            map[string]string
+	AliasMetadata       map[string]map[string]string
+	AliasCustomMetadata map[string]map[string]string
+	// GroupNames maps the ID of every group the entity is in (directly or
+	// not) to its name; GroupIDs maps the names back to the IDs.
+	GroupNames map[string]string
+	GroupIDs   map[string]string
 }
 
 // The template parameters Vault's ACL templating offers on entities.
@@ -24,6 +34,8 @@ const (
 	tplEntityMetadata = "identity.entity.metadata."
 	tplEntityAliases  = "identity.entity.aliases."
 	tplAliasName      = ".name"
+	tplGroupIDs       = "identity.groups.ids."
+	tplGroupNames     = "identity.groups.names."
 )
 
 // checkTemplates validates every "{{...}}" in a path.
@@ -82,14 +94,48 @@ func templateValue(name string, e *Entity) (string, error) {
 		if e != nil {
 			v, ok = e.Metadata[name[len(tplEntityMetadata):]]
 		}
-	case strings.HasPrefix(name, tplEntityAliases) && strings.HasSuffix(name, tplAliasName) &&
-		len(name) > len(tplEntityAliases)+len(tplAliasName):
-		accessor := name[len(tplEntityAliases) : len(name)-len(tplAliasName)]
-		if strings.Contains(accessor, ".") {
+	case strings.HasPrefix(name, tplEntityAliases):
+		// identity.entity.aliases.<accessor>.(name|id|metadata.<key>|custom_metadata.<key>)
+		accessor, field, found := strings.Cut(name[len(tplEntityAliases):], ".")
+		if !found || accessor == "" {
+			return "", fmt.Errorf("unknown template %q", name)
+		}
+		kind, key, _ := strings.Cut(field, ".")
+		switch {
+		case field == "name" || field == "id":
+		case (kind == "metadata" || kind == "custom_metadata") && key != "":
+		default:
 			return "", fmt.Errorf("unknown template %q", name)
 		}
 		if e != nil {
-			v, ok = e.Aliases[accessor]
+			switch kind {
+			case "name":
+				v, ok = e.Aliases[accessor]
+			case "id":
+				v, ok = e.AliasIDs[accessor]
+			case "metadata":
+				v, ok = e.AliasMetadata[accessor][key]
+			case "custom_metadata":
+				v, ok = e.AliasCustomMetadata[accessor][key]
+			}
+		}
+	case strings.HasPrefix(name, tplGroupIDs) || strings.HasPrefix(name, tplGroupNames):
+		// identity.groups.ids.<id>.name and identity.groups.names.<name>.id
+		byID := strings.HasPrefix(name, tplGroupIDs)
+		rest, want := name[len(tplGroupNames):], ".id"
+		if byID {
+			rest, want = name[len(tplGroupIDs):], ".name"
+		}
+		ref, found := strings.CutSuffix(rest, want)
+		if !found || ref == "" || strings.Contains(ref, ".") {
+			return "", fmt.Errorf("unknown template %q", name)
+		}
+		if e != nil {
+			if byID {
+				v, ok = e.GroupNames[ref]
+			} else {
+				v, ok = e.GroupIDs[ref]
+			}
 		}
 	default:
 		return "", fmt.Errorf("unknown template %q", name)
@@ -109,8 +155,8 @@ var errUnrenderable = errors.New("template value missing or unsafe")
 // safeValue refuses values that would make a rendered path match more than
 // the one segment the template stands for.
 func safeValue(v string) bool {
-	return v != "" && v != "." && v != ".." &&
-		!strings.ContainsAny(v, "*+/{}") && strings.IndexFunc(v, unicode.IsControl) < 0
+	return v != "" && v != "." && !strings.Contains(v, "..") &&
+		!strings.ContainsAny(v, "*+/\\{}%?#") && strings.IndexFunc(v, unicode.IsControl) < 0
 }
 
 // Render returns p with its templated paths filled in from e. A rule whose

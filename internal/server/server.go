@@ -20,6 +20,7 @@ import (
 	"github.com/tresorhq/tresor/internal/audit"
 	"github.com/tresorhq/tresor/internal/auth/approle"
 	"github.com/tresorhq/tresor/internal/auth/cert"
+	"github.com/tresorhq/tresor/internal/auth/jwt"
 	"github.com/tresorhq/tresor/internal/auth/userpass"
 	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/core"
@@ -116,6 +117,8 @@ func Backends() map[string]logical.Factory {
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"cert":      cert.Factory,
+		"jwt":       jwt.Factory,
+		"oidc":      jwt.Factory,
 		"transit":   transit.Factory,
 		"pki":       pki.Factory,
 	}

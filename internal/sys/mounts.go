@@ -204,7 +204,7 @@ func optionsOutput(e *mount.Entry) any {
 
 // authTypes are the mount types that are auth methods (mounted below
 // auth/ through sys/auth); every other type is a secrets engine.
-var authTypes = map[string]bool{"userpass": true, "approle": true, "cert": true, "token": true}
+var authTypes = map[string]bool{"userpass": true, "approle": true, "cert": true, "token": true, "jwt": true, "oidc": true}
 
 // normalizeMountPath turns "secret", "/secret/" into "secret/".
 func normalizeMountPath(p string) string {

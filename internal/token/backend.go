@@ -148,7 +148,18 @@ func (s *Store) lookupResponse(ctx context.Context, id string) (*logical.Respons
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Data: e.lookupData(s.now())}, nil
+	return &logical.Response{Data: s.lookupData(e)}, nil
+}
+
+// lookupData is e's lookup answer, with its identity policies if any.
+func (s *Store) lookupData(e *Entry) map[string]any {
+	d := e.lookupData(s.now())
+	if s.opts.IdentityPolicies != nil && e.EntityID != "" {
+		if p := s.opts.IdentityPolicies(e.EntityID); len(p) > 0 {
+			d["identity_policies"] = p
+		}
+	}
+	return d
 }
 
 func (s *Store) handleLookupAccessor(ctx context.Context, req *framework.Request) (*logical.Response, error) {
@@ -165,7 +176,7 @@ func (s *Store) handleLookupAccessor(ctx context.Context, req *framework.Request
 	if err != nil {
 		return nil, clientError(err, "invalid accessor")
 	}
-	return &logical.Response{Data: e.lookupData(s.now())}, nil
+	return &logical.Response{Data: s.lookupData(e)}, nil
 }
 
 type renewInput struct {

@@ -55,6 +55,9 @@ type Options struct {
 	// (create with no_parent, id or period; revoke-orphan). When nil only
 	// root tokens count as sudo.
 	Sudo func(ctx context.Context, req *logical.Request) bool
+	// IdentityPolicies answers the policies a token's identity entity
+	// adds, shown by lookups as identity_policies. May be nil.
+	IdentityPolicies func(entityID string) []string
 }
 
 // Storage layout inside the token store's view.
