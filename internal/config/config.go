@@ -98,6 +98,14 @@ type Listener struct {
 	// lets clients of this listener read sys/metrics without a token.
 	UnauthenticatedMetricsAccess bool
 
+	// UnauthedRekey and UnauthedGenerateRoot are set by
+	// disable_unauthed_rekey_endpoints = false and
+	// disable_unauthed_generate_root_endpoints = false: the rekey and
+	// generate-root endpoints then answer callers without a token, as
+	// Vault's did before CVE-2024-8185. Both are off by default.
+	UnauthedRekey        bool
+	UnauthedGenerateRoot bool
+
 	// CustomResponseHeaders are extra response headers by status: keys
 	// "default", a class ("2xx") or a code ("404"); values map a header
 	// name to its value (a list in the file, joined with "; ").

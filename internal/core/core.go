@@ -61,6 +61,8 @@ type Core struct {
 	logger  *slog.Logger
 	barrier *barrier.Barrier
 	seal    *seal.Shamir
+	rekey   *seal.Rekey
+	genRoot *seal.GenerateRoot
 
 	// state is held for reading by every request and for writing by seal
 	// state transitions, so sealing waits for requests in flight.
@@ -128,6 +130,8 @@ func New(cfg Config) (*Core, error) {
 		sealed:  true,
 	}
 	c.sealedNow.Store(true)
+	c.rekey = seal.NewRekey(c.seal)
+	c.genRoot = seal.NewGenerateRoot(c.seal, rootTokenLength)
 	c.metrics = telemetry.New(c)
 	return c, nil
 }
@@ -321,6 +325,8 @@ func (c *Core) sealLocked() {
 		c.audit, c.auditDevs, c.declared = nil, nil, nil
 	}
 	c.barrier.Seal()
+	c.rekey.Reset()
+	c.genRoot.Reset()
 	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
 	c.sealed = true
 	c.sealedNow.Store(true)

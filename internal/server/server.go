@@ -175,8 +175,10 @@ func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) 
 	srv := &http.Server{
 		Handler: httpapi.New(s.Core, httpapi.Options{
 			MaxRequestSize: lc.MaxRequestSize, Logger: s.logger, Metrics: s.Core.Metrics(),
-			UnauthenticatedMetrics: lc.UnauthenticatedMetricsAccess,
-			CORS:                   s.Core.CORS, CustomHeaders: lc.CustomResponseHeaders,
+			UnauthenticatedMetrics:      lc.UnauthenticatedMetricsAccess,
+			UnauthenticatedRekey:        lc.UnauthedRekey,
+			UnauthenticatedGenerateRoot: lc.UnauthedGenerateRoot,
+			CORS:                        s.Core.CORS, CustomHeaders: lc.CustomResponseHeaders,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A body must arrive within Vault's default max_request_duration,
