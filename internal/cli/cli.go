@@ -138,6 +138,8 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 		newOperatorSealCommand,
 		newOperatorRotateCommand,
 		newOperatorKeyStatusCommand,
+		newOperatorRekeyCommand,
+		newOperatorGenerateRootCommand,
 		newReadCommand,
 		newWriteCommand,
 		newDeleteCommand,
