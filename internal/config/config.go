@@ -36,6 +36,8 @@ type Config struct {
 	// Audit are the declarative audit devices, in file order; files
 	// append to the list and no two may share a path.
 	Audit []AuditDevice
+	// Seals are the seal stanzas (see Seal); none means Shamir's.
+	Seals []Seal
 
 	// Telemetry is the telemetry stanza, or its defaults when there is none.
 	Telemetry Telemetry
@@ -189,6 +191,9 @@ func (c *Config) Validate(dev bool) error {
 		if err := l.validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := validateSeals(c.Seals); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DefaultLeaseTTL > c.MaxLeaseTTL {
 		errs = append(errs, fmt.Errorf("default_lease_ttl: %w: greater than max_lease_ttl", ErrInvalidValue))

@@ -38,6 +38,7 @@ func newSealStatusBody(st *seal.Status) sealStatusBody {
 		Type: st.Type, Initialized: st.Initialized, Sealed: st.Sealed,
 		T: st.Threshold, N: st.Shares, Progress: st.Progress, Nonce: st.Nonce,
 		Version: version.VaultAPI, BuildDate: version.BuildDate,
+		RecoverySeal: st.RecoverySeal, Migration: st.Migration,
 		ClusterName: st.ClusterName, ClusterID: st.ClusterID, StorageType: st.StorageType,
 	}
 }
@@ -85,19 +86,36 @@ func (a *api) handleInit(w http.ResponseWriter, r *http.Request, _ string) {
 			respondError(w, a.logger, "", badRequest("PGP-encrypted key shares are not supported"))
 			return
 		}
-		keys, root, err := a.core.Initialize(r.Context(), seal.Config{SecretShares: in.SecretShares, SecretThreshold: in.SecretThreshold}, "")
+		st, err := a.core.SealStatus(r.Context())
+		if err != nil {
+			respondError(w, a.logger, "", err)
+			return
+		}
+		cfg := seal.Config{SecretShares: in.SecretShares, SecretThreshold: in.SecretThreshold}
+		if st.RecoverySeal {
+			// Auto-unseal: the shares made are recovery shares (Vault's
+			// defaults 5 and 3); secret_shares has nothing to split.
+			cfg = seal.Config{SecretShares: cmpOr(in.RecoveryShares, 5), SecretThreshold: cmpOr(in.RecoveryThreshold, 3)}
+		}
+		keys, root, err := a.core.Initialize(r.Context(), cfg, "")
 		if err != nil {
 			respondError(w, a.logger, "", err)
 			return
 		}
 		out := struct {
-			Keys       []string `json:"keys"`
-			KeysBase64 []string `json:"keys_base64"`
-			RootToken  string   `json:"root_token"`
-		}{RootToken: root}
+			Keys               []string `json:"keys"`
+			KeysBase64         []string `json:"keys_base64"`
+			RecoveryKeys       []string `json:"recovery_keys,omitempty"`
+			RecoveryKeysBase64 []string `json:"recovery_keys_base64,omitempty"`
+			RootToken          string   `json:"root_token"`
+		}{RootToken: root, Keys: []string{}, KeysBase64: []string{}}
 		for _, k := range keys {
-			out.Keys = append(out.Keys, hex.EncodeToString(k))
-			out.KeysBase64 = append(out.KeysBase64, base64.StdEncoding.EncodeToString(k))
+			h, b := hex.EncodeToString(k), base64.StdEncoding.EncodeToString(k)
+			if st.RecoverySeal {
+				out.RecoveryKeys, out.RecoveryKeysBase64 = append(out.RecoveryKeys, h), append(out.RecoveryKeysBase64, b)
+			} else {
+				out.Keys, out.KeysBase64 = append(out.Keys, h), append(out.KeysBase64, b)
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	default:
@@ -136,6 +154,14 @@ func (a *api) handleUnseal(w http.ResponseWriter, r *http.Request, _ string) {
 		}
 	}
 	a.writeSealStatus(w, r)
+}
+
+// cmpOr returns v, or def when v is zero.
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // decodeKey accepts a key share in hex (as printed) or base64.

@@ -150,7 +150,7 @@ func (g *GenerateRoot) Update(ctx context.Context, share []byte, nonce string, m
 	if !a.q.add(share) || a.q.len() < cur.SecretThreshold {
 		return g.status(cur), nil
 	}
-	rootKey, err := g.seal.rootKeyFrom(ctx, &a.q, cur.SecretShares)
+	rootKey, err := g.seal.rootKeyFrom(ctx, &a.q, cur)
 	a.q.reset()
 	if err != nil {
 		return GenerateRootStatus{}, err

@@ -134,18 +134,38 @@ func (l *limiter) take() error {
 	return nil
 }
 
-// rootKeyFrom recovers the root key from shares of the current unseal key.
-func (s *Shamir) rootKeyFrom(ctx context.Context, q *quorum, total int) ([]byte, error) {
-	unsealKey, err := q.combine(total)
+// rootKeyFrom recovers the root key from a quorum of shares under cfg:
+// unseal shares that open the sealed root key, or recovery shares that
+// open the check value, after which the Wrapper unwraps the root key.
+func (s *Shamir) rootKeyFrom(ctx context.Context, q *quorum, cfg Config) ([]byte, error) {
+	return s.rootKeyFromLocked(ctx, q, cfg)
+}
+
+// rootKeyFromLocked is rootKeyFrom; it reads only the store, so it may
+// run with or without s.mu.
+func (s *Shamir) rootKeyFromLocked(ctx context.Context, q *quorum, cfg Config) ([]byte, error) {
+	key, err := q.combine(cfg.SecretShares)
 	if err != nil {
 		return nil, ErrQuorumFailed
 	}
-	defer clear(unsealKey)
+	defer clear(key)
+	if cfg.Recovery {
+		e, err := s.store.Get(ctx, recoveryCheckKey)
+		if err != nil {
+			return nil, fmt.Errorf("read recovery check: %w", err)
+		}
+		check, err := decryptAD(key, e.Value, recoveryCheckKey)
+		if err != nil {
+			return nil, ErrQuorumFailed
+		}
+		clear(check)
+		return s.AutoRootKey(ctx)
+	}
 	e, err := s.store.Get(ctx, rootKeyKey)
 	if err != nil {
 		return nil, fmt.Errorf("read sealed root key: %w", err)
 	}
-	rootKey, err := decrypt(unsealKey, e.Value)
+	rootKey, err := decrypt(key, e.Value)
 	if err != nil {
 		return nil, ErrQuorumFailed
 	}

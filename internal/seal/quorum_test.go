@@ -66,12 +66,12 @@ func TestRekeyStateMachine(t *testing.T) {
 	var q quorum
 	q.add(old[0])
 	q.add(old[1])
-	if _, err := s.rootKeyFrom(ctx, &q, 3); err == nil {
+	if _, err := s.rootKeyFrom(ctx, &q, Config{SecretShares: 3}); err == nil {
 		t.Fatal("old shares still open the seal")
 	}
 	q = quorum{}
 	q.add(res.Shares[0])
-	got, err := s.rootKeyFrom(ctx, &q, 1)
+	got, err := s.rootKeyFrom(ctx, &q, Config{SecretShares: 1})
 	if err != nil || !bytes.Equal(got, root) {
 		t.Fatalf("new share: %v", err)
 	}

@@ -3,7 +3,6 @@ package seal
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -120,7 +119,7 @@ func (r *Rekey) Init(ctx context.Context, cfg Config, verify bool) (RekeyStatus,
 	if r.a != nil {
 		return RekeyStatus{}, ErrAttemptStarted
 	}
-	cfg.Type = cur.Type
+	cfg.Type, cfg.Recovery = cur.Type, cur.Recovery
 	r.a = &rekeyAttempt{nonce: randid.UUID(), cfg: cfg, verify: verify}
 	return r.status(cur), nil
 }
@@ -186,7 +185,7 @@ func (r *Rekey) Update(ctx context.Context, share []byte, nonce string) (*RekeyR
 	if !a.old.add(share) || a.old.len() < cur.SecretThreshold {
 		return nil, nil
 	}
-	rootKey, err := r.seal.rootKeyFrom(ctx, &a.old, cur.SecretShares)
+	rootKey, err := r.seal.rootKeyFrom(ctx, &a.old, cur)
 	a.old.reset()
 	if err != nil {
 		return nil, err
@@ -287,35 +286,41 @@ func (r *Rekey) VerifyUpdate(ctx context.Context, share []byte, nonce string) (V
 
 func sameNonce(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// replace puts rootKey under a new unseal key and configuration, in one
-// transaction: from then on only the new shares open the seal.
-func (s *Shamir) replace(ctx context.Context, cfg Config, unsealKey, rootKey []byte) error {
-	sealed, err := encrypt(unsealKey, rootKey)
-	if err != nil {
-		return err
-	}
+// replace puts the seal under a new key (unseal or recovery) and
+// configuration, in one transaction: from then on only the new shares
+// work.
+func (s *Shamir) replace(ctx context.Context, cfg Config, key, rootKey []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, err := s.config(ctx)
 	if err != nil {
 		return err
 	}
-	cfg.Type = cur.Type
-	raw, err := json.Marshal(cfg)
+	cfg.Type, cfg.Recovery = cur.Type, cur.Recovery
+	entries, err := s.sealEntries(ctx, cfg, key, rootKey)
 	if err != nil {
 		return err
 	}
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
-		if err := tx.Put(ctx, &storage.Entry{Key: rootKeyKey, Value: sealed}); err != nil {
-			return err
+		for _, e := range entries {
+			if err := tx.Put(ctx, e); err != nil {
+				return err
+			}
 		}
-		return tx.Put(ctx, &storage.Entry{Key: configKey, Value: raw})
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store rekeyed seal: %w", err)
 	}
 	s.cfg = &cfg
 	return nil
+}
+
+// Recovery reports whether the seal's shares are recovery shares
+// (auto-unseal), for sys/rekey-recovery-key.
+func (r *Rekey) Recovery(ctx context.Context) bool {
+	cfg, err := r.seal.Config(ctx)
+	return err == nil && cfg.Recovery
 }
 
 // Reset drops the attempt under way, if any (the core seals).

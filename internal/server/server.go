@@ -83,7 +83,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, a := range cfg.Audit {
 		declared = append(declared, audit.DeviceConfig{Path: a.Path, Type: a.Type, Description: a.Description, Options: a.Options, Local: a.Local})
 	}
+	wrapper, err := sealWrapper(cfg.ActiveSeal(), logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
 	c, err := core.New(core.Config{
+		Seal:               wrapper,
 		AuditForbiddenDirs: forbidden,
 		DeclaredAudit:      declared,
 		Storage:            store,
@@ -267,6 +273,7 @@ func (s *Server) Serve() error {
 	lns, srvs := s.listeners, s.servers
 	s.mu.Unlock()
 	errc := make(chan error, len(lns))
+	s.Core.StartAutoUnseal()
 	for i := range lns {
 		go func() { errc <- srvs[i].Serve(lns[i]) }()
 	}

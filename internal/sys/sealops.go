@@ -34,8 +34,13 @@ func sealOpsPath(path string) bool {
 // with Vault's bodies, which are not wrapped in "data".
 func (b *Backend) sealOps(ctx context.Context, req *logical.Request, path string) (*logical.Response, error) {
 	op := req.Operation
-	if strings.HasPrefix(path, "rekey-recovery-key/") {
-		return nil, logical.InvalidRequest("recovery keys exist only with auto-unseal; this server uses a Shamir seal")
+	if rest, ok := strings.CutPrefix(path, "rekey-recovery-key/"); ok {
+		if !b.core.Rekey().Recovery(ctx) {
+			return nil, logical.InvalidRequest("recovery keys exist only with auto-unseal; this server uses a Shamir seal: use sys/rekey")
+		}
+		path = "rekey/" + rest
+	} else if strings.HasPrefix(path, "rekey/") && b.core.Rekey().Recovery(ctx) {
+		return nil, logical.InvalidRequest("with auto-unseal the key shares are recovery keys: rekey them at sys/rekey-recovery-key")
 	}
 	switch {
 	case path == "rekey/init" && op == logical.ReadOperation:
