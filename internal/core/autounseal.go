@@ -23,6 +23,9 @@ func (c *Core) AutoUnseal(ctx context.Context) (bool, error) {
 	if !c.sealed {
 		return true, nil
 	}
+	if c.seal.MigrationPending(ctx) {
+		return false, nil
+	}
 	rootKey, err := c.seal.AutoRootKey(ctx)
 	if errors.Is(err, seal.ErrNotInitialized) {
 		return false, nil
@@ -73,6 +76,10 @@ func (c *Core) StartAutoUnseal() {
 	c.autoMu.Unlock()
 	go func() {
 		defer close(done)
+		if c.seal.MigrationPending(ctx) {
+			c.logger.Warn("seal: a seal migration is pending; unseal with -migrate and a quorum of the current key shares")
+			return
+		}
 		wait := 250 * time.Millisecond
 		for {
 			tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
@@ -113,4 +120,32 @@ func (c *Core) stopAutoUnseal() {
 		stop()
 		<-done
 	}
+}
+
+// UnsealMigrate submits one key share towards a seal migration (sys/unseal
+// with migrate set): at the threshold the root key moves from the stored
+// seal to the configured one, and the core unseals.
+func (c *Core) UnsealMigrate(ctx context.Context, share []byte) (bool, error) {
+	c.state.Lock()
+	defer c.state.Unlock()
+	if !c.sealed {
+		return true, nil
+	}
+	rootKey, err := c.seal.SubmitMigrate(ctx, share)
+	switch {
+	case errors.Is(err, seal.ErrNotInitialized):
+		return false, logical.ErrNotInitialized
+	case errors.Is(err, seal.ErrInvalidShare), errors.Is(err, seal.ErrBadShares):
+		return false, logical.InvalidRequest("%s", err.Error())
+	case err != nil:
+		return false, err
+	case rootKey == nil:
+		return false, nil
+	}
+	defer clear(rootKey)
+	if err := c.unsealWith(ctx, rootKey); err != nil {
+		return false, err
+	}
+	c.logger.Info("seal migrated; core unsealed")
+	return true, nil
 }

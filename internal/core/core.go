@@ -53,6 +53,9 @@ type Config struct {
 	// root key, the core unseals itself (StartAutoUnseal) and the key
 	// shares are recovery shares.
 	Seal seal.Wrapper
+	// SealFrom is the auto-unseal seal being migrated away from (a
+	// disabled seal stanza), if any.
+	SealFrom seal.Wrapper
 	// DeclaredAudit are audit devices declared in the server
 	// configuration: enabled at every unseal, never stored, not removable
 	// through the API.
@@ -140,6 +143,7 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Seal != nil {
 		c.seal = seal.NewAuto(cfg.Storage, cfg.Seal)
 	}
+	c.seal.SetMigrationSource(cfg.SealFrom)
 	c.sealedNow.Store(true)
 	c.rekey = seal.NewRekey(c.seal)
 	c.genRoot = seal.NewGenerateRoot(c.seal, rootTokenLength)

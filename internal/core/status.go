@@ -25,6 +25,7 @@ func (c *Core) SealStatus(ctx context.Context) (*seal.Status, error) {
 	}
 	st.Initialized = true
 	st.Type, st.RecoverySeal = cfg.Type, cfg.Recovery
+	st.Migration = c.seal.MigrationPending(ctx)
 	st.Threshold, st.Shares = cfg.SecretThreshold, cfg.SecretShares
 	st.Progress, st.Nonce = c.seal.Progress()
 	c.state.RLock()

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -148,7 +149,18 @@ func (a *api) handleUnseal(w http.ResponseWriter, r *http.Request, _ string) {
 			respondError(w, a.logger, "", badRequest("'key' must be a valid hex or base64 string"))
 			return
 		}
-		if _, err := a.core.Unseal(r.Context(), key); err != nil {
+		unseal := a.core.Unseal
+		if in.Migrate {
+			m, ok := a.core.(interface {
+				UnsealMigrate(ctx context.Context, key []byte) (bool, error)
+			})
+			if !ok {
+				respondError(w, a.logger, "", badRequest("seal migration is not supported"))
+				return
+			}
+			unseal = m.UnsealMigrate
+		}
+		if _, err := unseal(r.Context(), key); err != nil {
 			respondError(w, a.logger, "", err)
 			return
 		}

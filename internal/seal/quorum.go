@@ -159,6 +159,13 @@ func (s *Shamir) rootKeyFromLocked(ctx context.Context, q *quorum, cfg Config) (
 			return nil, ErrQuorumFailed
 		}
 		clear(check)
+		if cfg.Type != s.targetType() {
+			// Migrating away from this auto seal: its stanza is disabled.
+			if s.from == nil || s.from.Type() != cfg.Type {
+				return nil, fmt.Errorf("the root key is wrapped by a %q seal, which is not configured", cfg.Type)
+			}
+			return unwrapRoot(ctx, s.store, s.from, false)
+		}
 		return s.AutoRootKey(ctx)
 	}
 	e, err := s.store.Get(ctx, rootKeyKey)

@@ -100,6 +100,9 @@ type Shamir struct {
 	// wrap, when set, makes this an auto-unseal seal: the root key is kept
 	// wrapped by it and the shares are recovery shares.
 	wrap Wrapper
+	// from is the seal being migrated away from (a disabled stanza), when
+	// it is an auto-unseal one.
+	from Wrapper
 
 	mu     sync.Mutex
 	cfg    *Config // cached once read
@@ -227,28 +230,14 @@ func (s *Shamir) sealEntries(ctx context.Context, cfg Config, key, rootKey []byt
 }
 
 // AutoRootKey unwraps the root key of an auto-unseal seal, wrapping it
-// again with the current key when it was wrapped with a previous one.
+// again with the current key when it was wrapped with a previous one. It
+// returns ErrNotInitialized, and unwraps nothing, while a migration to
+// this seal is pending.
 func (s *Shamir) AutoRootKey(ctx context.Context) ([]byte, error) {
 	if s.wrap == nil {
 		return nil, errors.New("seal: not an auto-unseal seal")
 	}
-	e, err := s.store.Get(ctx, wrappedKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrNotInitialized
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read wrapped root key: %w", err)
-	}
-	rootKey, err := s.wrap.Decrypt(ctx, e.Value)
-	if err != nil {
-		return nil, err
-	}
-	if st, ok := s.wrap.(interface{ Stale([]byte) bool }); ok && st.Stale(e.Value) {
-		if again, err := s.wrap.Encrypt(ctx, rootKey); err == nil {
-			_ = s.store.Put(ctx, &storage.Entry{Key: wrappedKey, Value: again})
-		}
-	}
-	return rootKey, nil
+	return unwrapRoot(ctx, s.store, s.wrap, true)
 }
 
 // Progress reports how many distinct shares have been submitted towards the
@@ -280,11 +269,21 @@ func (s *Shamir) reset() {
 // resets progress and returns ErrBadShares. With auto-unseal the shares
 // are recovery shares and the root key comes from the Wrapper.
 func (s *Shamir) Submit(ctx context.Context, share []byte) ([]byte, error) {
+	return s.submit(ctx, share, false)
+}
+
+func (s *Shamir) submit(ctx context.Context, share []byte, migrate bool) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cfg, err := s.config(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if pending := s.migrationPending(cfg); pending != migrate {
+		if pending {
+			return nil, ErrMigrationPending
+		}
+		return nil, ErrNoMigration
 	}
 	if err := checkShare(share, cfg.SecretShares); err != nil {
 		return nil, err
@@ -303,6 +302,13 @@ func (s *Shamir) Submit(ctx context.Context, share []byte) ([]byte, error) {
 	}
 	defer s.reset()
 	q := quorum{shares: s.shares}
+	if migrate {
+		rootKey, err := s.migrate(ctx, &q, *cfg)
+		if errors.Is(err, ErrQuorumFailed) {
+			return nil, ErrBadShares
+		}
+		return rootKey, err
+	}
 	rootKey, err := s.rootKeyFromLocked(ctx, &q, *cfg)
 	if errors.Is(err, ErrQuorumFailed) {
 		return nil, ErrBadShares

@@ -276,3 +276,120 @@ func TestTransitAutoUnseal(t *testing.T) {
 		t.Fatalf("after restart: %v, %v", sec, err)
 	}
 }
+
+// setSeal replaces the seal stanzas of p's configuration with seal.
+func (p *proc) setSeal(seal string) {
+	p.t.Helper()
+	raw, err := os.ReadFile(p.conf)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	conf := string(raw)
+	if i := strings.Index(conf, "\nseal "); i >= 0 {
+		conf = conf[:i]
+	}
+	if err := os.WriteFile(p.conf, []byte(conf+"\n"+seal), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// TestSealMigrationShamirStaticShamir: Shamir → static (unseal keys
+// become recovery keys) → Shamir again (and back), each step with
+// operator unseal -migrate, the data intact throughout.
+func TestSealMigrationShamirStaticShamir(t *testing.T) {
+	k1 := writeKeyFile(t, t.TempDir(), "k1")
+	static := fmt.Sprintf(`seal "static" {
+  current_key_id = "k1"
+  current_key    = "file://%s"
+`, k1)
+	p := newProc(t)
+	p.start()
+	c := p.client("")
+	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 3, SecretThreshold: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseal(t, c, init.KeysB64[0], init.KeysB64[1])
+	c.SetToken(init.RootToken)
+	if err := c.Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KVv2("secret").Put(context.Background(), "app", map[string]any{"pw": "migrated"}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string) {
+		t.Helper()
+		sec, err := p.client(init.RootToken).KVv2("secret").Get(context.Background(), "app")
+		if err != nil || sec.Data["pw"] != "migrated" {
+			t.Fatalf("%s: %v, %v", step, sec, err)
+		}
+	}
+	cliUnseal := func(key string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(tresorBin, append(append([]string{"operator", "unseal"}, args...), key)...)
+		cmd.Env = append(os.Environ(), "VAULT_ADDR=http://"+p.addr)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("operator unseal %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+
+	// Shamir → static.
+	p.stop(syscall.SIGTERM)
+	p.setSeal(static + "}\n")
+	p.start()
+	c = p.client("")
+	st, err := c.Sys().SealStatus()
+	if err != nil || !st.Sealed || !st.Migration || st.Type != "shamir" {
+		t.Fatalf("pending migration: %+v, %v", st, err)
+	}
+	if _, err := c.Sys().Unseal(init.KeysB64[0]); err == nil || !strings.Contains(err.Error(), "migrat") {
+		t.Fatalf("plain unseal during a migration: %v", err)
+	}
+	cliUnseal(init.KeysB64[2], "-migrate")
+	if _, err := c.Sys().UnsealWithOptions(&api.UnsealOpts{Key: init.KeysB64[0], Migrate: true}); err != nil {
+		t.Fatal(err)
+	}
+	st = waitUnsealed(t, c, p.logs)
+	if st.Type != "static" || !st.RecoverySeal || st.Migration || st.T != 2 || st.N != 3 {
+		t.Fatalf("after migrating to static: %+v", st)
+	}
+	check("after migrating to static")
+	p.stop(syscall.SIGKILL)
+	p.start()
+	waitUnsealed(t, p.client(""), p.logs)
+	check("static, restarted")
+
+	// Static → Shamir: the static stanza stays, disabled.
+	p.stop(syscall.SIGTERM)
+	p.setSeal(static + "  disabled = \"true\"\n}\n")
+	p.start()
+	c = p.client("")
+	if st, err := c.Sys().SealStatus(); err != nil || !st.Sealed || !st.Migration {
+		t.Fatalf("pending migration back: %+v, %v", st, err)
+	}
+	if _, err := c.Sys().UnsealWithOptions(&api.UnsealOpts{Key: init.KeysB64[1], Migrate: true}); err != nil {
+		t.Fatal(err)
+	}
+	out := cliUnseal(init.KeysB64[2], "-migrate")
+	if !strings.Contains(out, "Sealed") {
+		t.Errorf("operator unseal -migrate output:\n%s", out)
+	}
+	st = waitUnsealed(t, c, p.logs)
+	if st.Type != "shamir" || st.RecoverySeal || st.Migration {
+		t.Fatalf("after migrating back: %+v", st)
+	}
+	check("after migrating back to Shamir")
+
+	// The seal stanza gone, it is a Shamir server as before.
+	p.stop(syscall.SIGTERM)
+	p.setSeal("")
+	p.start()
+	c = p.client("")
+	if st, _ := c.Sys().SealStatus(); !st.Sealed {
+		t.Fatal("a Shamir server unsealed itself")
+	}
+	unseal(t, c, init.KeysB64[2], init.KeysB64[0])
+	check("Shamir again, restarted")
+}

@@ -88,8 +88,14 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		_ = closeStore()
 		return nil, err
 	}
+	from, err := sealWrapper(cfg.DisabledSeal(), logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
 	c, err := core.New(core.Config{
 		Seal:               wrapper,
+		SealFrom:           from,
 		AuditForbiddenDirs: forbidden,
 		DeclaredAudit:      declared,
 		Storage:            store,
