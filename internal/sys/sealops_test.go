@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -136,6 +138,10 @@ func TestRekeyWithoutVerificationAndCancel(t *testing.T) {
 	s := servertest.New(t, servertest.Options{Uninitialized: true})
 	old := initShamir(t, s, 3, 2)
 	c := s.Client
+	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	if err := c.Sys().EnableAuditWithOptions("file", &api.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": auditLog}}); err != nil {
+		t.Fatal(err)
+	}
 
 	st, err := c.Sys().RekeyInit(&api.RekeyInitRequest{SecretShares: 2, SecretThreshold: 2})
 	if err != nil {
@@ -176,6 +182,16 @@ func TestRekeyWithoutVerificationAndCancel(t *testing.T) {
 	}
 	if !upd.Complete || len(upd.KeysB64) != 2 || upd.VerificationRequired {
 		t.Fatalf("final update = %+v", upd)
+	}
+	// Neither the old shares nor the new ones reach the audit log in clear.
+	logged, err := os.ReadFile(auditLog)
+	if err != nil || !strings.Contains(string(logged), "sys/rekey/update") {
+		t.Fatalf("audit log: %v\n%s", err, logged)
+	}
+	for _, k := range append(append([]string{}, old...), append(upd.KeysB64, upd.Keys...)...) {
+		if strings.Contains(string(logged), k) {
+			t.Fatal("a key share is in the audit log in clear")
+		}
 	}
 	if err := c.Sys().Seal(); err != nil {
 		t.Fatal(err)
