@@ -78,4 +78,3 @@ func TestTransitWrapper(t *testing.T) {
 		t.Errorf("VAULT_ADDR/VAULT_TOKEN fallback: %v", err)
 	}
 }
-
