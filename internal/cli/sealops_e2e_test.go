@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/servertest"
 )
 
@@ -135,4 +137,62 @@ func TestOperatorRekeyGenerateRootRotate(t *testing.T) {
 	}
 	vars["VAULT_TOKEN"] = init.RootToken // cubbyholes are per token
 	run(0, "", "read", "cubbyhole/keep")
+}
+
+// TestOperatorRecoveryKeys: with seal "static", operator init returns
+// recovery keys, status shows the recovery seal, and the recovery keys are
+// rekeyed (-target=recovery), make a root token and unseal after a seal.
+func TestOperatorRecoveryKeys(t *testing.T) {
+	key := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))
+	srv := servertest.New(t, servertest.Options{Seals: []config.Seal{{Type: "static",
+		Config: map[string]string{"current_key_id": "one", "current_key": key}}}})
+	home := t.TempDir()
+	vars := map[string]string{"VAULT_ADDR": srv.Addr}
+	run := func(wantCode int, args ...string) result {
+		t.Helper()
+		r := runCLI(t, home, vars, "", args...)
+		if r.code != wantCode {
+			t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s",
+				strings.Join(args, " "), r.code, wantCode, r.stdout, r.stderr)
+		}
+		return r
+	}
+	r := run(0, "operator", "init", "-recovery-shares=3", "-recovery-threshold=2", "-format=json")
+	var init initOutput
+	if err := json.Unmarshal([]byte(r.stdout), &init); err != nil || len(init.RecoveryKeysB64) != 3 || len(init.UnsealKeysB64) != 0 {
+		t.Fatalf("init: %v\n%s", err, r.stdout)
+	}
+	vars["VAULT_TOKEN"] = init.RootToken
+	r = run(0, "status")
+	for _, want := range []string{`Seal Type\s+static`, `Recovery Seal Type\s+shamir`, `Total Recovery Shares\s+3`, `Sealed\s+false`} {
+		if !regexp.MustCompile(want).MatchString(r.stdout) {
+			t.Errorf("status lacks %s:\n%s", want, r.stdout)
+		}
+	}
+	run(2, "operator", "rekey", "-init", "-key-shares=2", "-key-threshold=2")
+	run(0, "operator", "rekey", "-target=recovery", "-init", "-key-shares=2", "-key-threshold=2")
+	run(0, "operator", "rekey", "-target=recovery", init.RecoveryKeysB64[0])
+	r = run(0, "operator", "rekey", "-target=recovery", "-format=json", init.RecoveryKeysB64[2])
+	var upd api.RekeyUpdateResponse
+	if err := json.Unmarshal([]byte(r.stdout), &upd); err != nil || len(upd.KeysB64) != 2 {
+		t.Fatalf("recovery rekey: %v\n%s", err, r.stdout)
+	}
+	r = run(0, "operator", "generate-root", "-init", "-format=json")
+	var gr api.GenerateRootStatusResponse
+	if err := json.Unmarshal([]byte(r.stdout), &gr); err != nil || gr.OTP == "" {
+		t.Fatalf("generate-root -init: %v\n%s", err, r.stdout)
+	}
+	run(0, "operator", "generate-root", init.RecoveryKeysB64[1]) // an old recovery key…
+	run(2, "operator", "generate-root", upd.KeysB64[0])           // …is found out at the threshold, and the progress reset
+	run(0, "operator", "generate-root", upd.KeysB64[0])
+	r = run(0, "operator", "generate-root", "-format=json", upd.KeysB64[1])
+	if err := json.Unmarshal([]byte(r.stdout), &gr); err != nil || !gr.Complete {
+		t.Fatalf("generate-root: %v\n%s", err, r.stdout)
+	}
+	run(0, "operator", "seal")
+	run(0, "operator", "unseal", upd.KeysB64[1])
+	r = run(0, "operator", "unseal", upd.KeysB64[0])
+	if !regexp.MustCompile(`Sealed\s+false`).MatchString(r.stdout) {
+		t.Errorf("unseal with recovery keys:\n%s", r.stdout)
+	}
 }

@@ -31,12 +31,20 @@ type sealStatusBody struct {
 	ClusterName  string `json:"cluster_name,omitempty"`
 	ClusterID    string `json:"cluster_id,omitempty"`
 	RecoverySeal bool   `json:"recovery_seal"`
-	StorageType  string `json:"storage_type,omitempty"`
+	// RecoverySealType is how the recovery key is kept: split with
+	// Shamir's scheme, as in Vault.
+	RecoverySealType string `json:"recovery_seal_type,omitempty"`
+	StorageType      string `json:"storage_type,omitempty"`
 }
 
 func newSealStatusBody(st *seal.Status) sealStatusBody {
+	recoveryType := ""
+	if st.RecoverySeal {
+		recoveryType = "shamir"
+	}
 	return sealStatusBody{
-		Type: st.Type, Initialized: st.Initialized, Sealed: st.Sealed,
+		RecoverySealType: recoveryType,
+		Type:             st.Type, Initialized: st.Initialized, Sealed: st.Sealed,
 		T: st.Threshold, N: st.Shares, Progress: st.Progress, Nonce: st.Nonce,
 		Version: version.VaultAPI, BuildDate: version.BuildDate,
 		RecoverySeal: st.RecoverySeal, Migration: st.Migration,
