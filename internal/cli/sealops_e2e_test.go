@@ -183,7 +183,7 @@ func TestOperatorRecoveryKeys(t *testing.T) {
 		t.Fatalf("generate-root -init: %v\n%s", err, r.stdout)
 	}
 	run(0, "operator", "generate-root", init.RecoveryKeysB64[1]) // an old recovery key…
-	run(2, "operator", "generate-root", upd.KeysB64[0])           // …is found out at the threshold, and the progress reset
+	run(2, "operator", "generate-root", upd.KeysB64[0])          // …is found out at the threshold, and the progress reset
 	run(0, "operator", "generate-root", upd.KeysB64[0])
 	r = run(0, "operator", "generate-root", "-format=json", upd.KeysB64[1])
 	if err := json.Unmarshal([]byte(r.stdout), &gr); err != nil || !gr.Complete {
