@@ -126,6 +126,8 @@ func commandTable(s *session) map[string]func() *command {
 		newOperatorSealCommand,
 		newOperatorRotateCommand,
 		newOperatorKeyStatusCommand,
+		newOperatorRekeyCommand,
+		newOperatorGenerateRootCommand,
 		newReadCommand,
 		newWriteCommand,
 		newDeleteCommand,

@@ -236,7 +236,7 @@ func nonNil(s []string) []string {
 }
 
 func newOperatorUnsealCommand(s *session) *command {
-	var reset bool
+	var reset, migrate bool
 	return &command{
 		s:        s,
 		name:     "operator unseal",
@@ -258,10 +258,18 @@ Usage: tresor operator unseal [options] [KEY]
   Forget the shares entered so far:
 
       $ tresor operator unseal -reset
+
+  Migrate to the seal the configuration now names, one share at a time:
+
+      $ tresor operator unseal -migrate
 `,
 		flags: func(g *flagGroup) {
 			g.boolVar(&reset, "reset", false,
 				"Discard the unseal key shares entered so far and start again.")
+			g.boolVar(&migrate, "migrate", false,
+				"Submit the share towards the seal migration the configuration "+
+					"asks for (a new seal stanza, the old one disabled). Unseal "+
+					"keys become recovery keys, or recovery keys unseal keys.")
 		},
 		run: func(c *command, args []string) int {
 			if !c.wantArgs(args, 0, 1) {
@@ -291,7 +299,7 @@ Usage: tresor operator unseal [options] [KEY]
 					return exitLocal
 				}
 			}
-			st, err := client.Sys().UnsealWithOptionsWithContext(c.s.ctx, &api.UnsealOpts{Key: strings.TrimSpace(key)})
+			st, err := client.Sys().UnsealWithOptionsWithContext(c.s.ctx, &api.UnsealOpts{Key: strings.TrimSpace(key), Migrate: migrate})
 			if err != nil {
 				return c.apiFailed(err, "Error unsealing")
 			}

@@ -36,6 +36,8 @@ type Config struct {
 	// Audit are the declarative audit devices, in file order; files
 	// append to the list and no two may share a path.
 	Audit []AuditDevice
+	// Seals are the seal stanzas (see Seal); none means Shamir's.
+	Seals []Seal
 
 	// Telemetry is the telemetry stanza, or its defaults when there is none.
 	Telemetry Telemetry
@@ -97,6 +99,14 @@ type Listener struct {
 	// unauthenticated_metrics_access = true } inside the listener block,
 	// lets clients of this listener read sys/metrics without a token.
 	UnauthenticatedMetricsAccess bool
+
+	// UnauthedRekey and UnauthedGenerateRoot are set by
+	// disable_unauthed_rekey_endpoints = false and
+	// disable_unauthed_generate_root_endpoints = false: the rekey and
+	// generate-root endpoints then answer callers without a token, as
+	// Vault's did before CVE-2024-8185. Both are off by default.
+	UnauthedRekey        bool
+	UnauthedGenerateRoot bool
 
 	// CustomResponseHeaders are extra response headers by status: keys
 	// "default", a class ("2xx") or a code ("404"); values map a header
@@ -181,6 +191,9 @@ func (c *Config) Validate(dev bool) error {
 		if err := l.validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := validateSeals(c.Seals); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DefaultLeaseTTL > c.MaxLeaseTTL {
 		errs = append(errs, fmt.Errorf("default_lease_ttl: %w: greater than max_lease_ttl", ErrInvalidValue))

@@ -221,8 +221,8 @@ storage "raft" {
 telemetry {
   statsite_address = "127.0.0.1:8125"
 }
-seal "transit" {
-  address = "https://vault:8200"
+hsm "pkcs11" {
+  lib = "/usr/lib/softhsm.so"
 }
 plugin_directory = "/plugins"
 listener "tcp" {
@@ -234,7 +234,7 @@ listener "tcp" {
 				c.Listeners = []Listener{tcp(func(l *Listener) { l.TLSDisable = true })}
 				c.Warnings = []string{
 					`w.hcl:3:3: telemetry: "statsite_address" is not supported yet and is ignored`,
-					`w.hcl:5:1: "seal" is not supported yet and is ignored`,
+					`w.hcl:5:1: "hsm" is not supported yet and is ignored`,
 					`w.hcl:8:1: "plugin_directory" is not supported yet and is ignored`,
 					`w.hcl:11:3: listener "tcp": "x_forwarded_for_hop_skips" is not supported yet and is ignored`,
 				}

@@ -9,7 +9,7 @@ package config
 // server configuration reference (community and enterprise).
 var unsupportedTopLevel = set(
 	// stanzas
-	"ha_storage", "ha_backend", "seal", "hsm", "kms", "entropy",
+	"ha_storage", "ha_backend", "hsm", "kms", "entropy",
 	"user_lockout", "service_registration", "cloud", "observations",
 	"reporting", "replication", "sentinel", "request_limiter",
 	// settings

@@ -22,6 +22,16 @@ var listenerKeys = map[string]func(l *Listener, v any) error{
 	"tls_require_and_verify_client_cert": func(l *Listener, v any) (err error) { l.TLSRequireAndVerifyClientCert, err = asBool(v); return err },
 	"tls_disable_client_certs":           func(l *Listener, v any) (err error) { l.TLSDisableClientCerts, err = asBool(v); return err },
 	"max_request_size":                   func(l *Listener, v any) (err error) { l.MaxRequestSize, err = asInt(v); return err },
+	"disable_unauthed_rekey_endpoints": func(l *Listener, v any) error {
+		off, err := asBool(v)
+		l.UnauthedRekey = !off
+		return err
+	},
+	"disable_unauthed_generate_root_endpoints": func(l *Listener, v any) error {
+		off, err := asBool(v)
+		l.UnauthedGenerateRoot = !off
+		return err
+	},
 }
 
 // listeners reads a listener stanza, which may declare several listeners.

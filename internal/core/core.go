@@ -50,6 +50,13 @@ type Config struct {
 	// AuditForbiddenDirs are directories audit files may not be written
 	// into (the data directory).
 	AuditForbiddenDirs []string
+	// Seal, when set, makes this an auto-unseal core: Seal wraps the
+	// root key, the core unseals itself (StartAutoUnseal) and the key
+	// shares are recovery shares.
+	Seal seal.Wrapper
+	// SealFrom is the auto-unseal seal being migrated away from (a
+	// disabled seal stanza), if any.
+	SealFrom seal.Wrapper
 	// DeclaredAudit are audit devices declared in the server
 	// configuration: enabled at every unseal, never stored, not removable
 	// through the API.
@@ -62,6 +69,12 @@ type Core struct {
 	logger  *slog.Logger
 	barrier *barrier.Barrier
 	seal    *seal.Shamir
+	rekey   *seal.Rekey
+	genRoot *seal.GenerateRoot
+	// autoStop ends the auto-unseal loop, autoDone closes when it has.
+	autoMu   sync.Mutex
+	autoStop context.CancelFunc
+	autoDone chan struct{}
 
 	// state is held for reading by every request and for writing by seal
 	// state transitions, so sealing waits for requests in flight.
@@ -129,7 +142,13 @@ func New(cfg Config) (*Core, error) {
 		seal:    seal.NewShamir(cfg.Storage),
 		sealed:  true,
 	}
+	if cfg.Seal != nil {
+		c.seal = seal.NewAuto(cfg.Storage, cfg.Seal)
+	}
+	c.seal.SetMigrationSource(cfg.SealFrom)
 	c.sealedNow.Store(true)
+	c.rekey = seal.NewRekey(c.seal)
+	c.genRoot = seal.NewGenerateRoot(c.seal, rootTokenLength)
 	c.metrics = telemetry.New(c)
 	return c, nil
 }
@@ -149,8 +168,20 @@ var ErrAlreadyInitialized = &logical.Error{Kind: logical.KindInvalidRequest, Mes
 // Initialize creates the keyring, the root key, the unseal key shares and a
 // root token, and returns the shares and the root token: the only time they
 // are ever shown. rootTokenID fixes the root token's ID (dev mode); it is
-// random when empty. The core stays sealed.
+// random when empty. A Shamir core stays sealed; an auto-unseal core
+// unseals itself, and keys are its recovery shares.
 func (c *Core) Initialize(ctx context.Context, cfg seal.Config, rootTokenID string) (keys [][]byte, rootToken string, err error) {
+	keys, rootToken, err = c.initialize(ctx, cfg, rootTokenID)
+	if err == nil && c.seal.Wrapper() != nil {
+		if _, uerr := c.AutoUnseal(ctx); uerr != nil {
+			c.logger.Warn("seal: initialized but not unsealed yet", "error", uerr)
+			c.StartAutoUnseal()
+		}
+	}
+	return keys, rootToken, err
+}
+
+func (c *Core) initialize(ctx context.Context, cfg seal.Config, rootTokenID string) (keys [][]byte, rootToken string, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, "", logical.InvalidRequest("%s", err.Error())
 	}
@@ -229,19 +260,9 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (bool, error) {
 		return false, nil
 	}
 	defer clear(rootKey)
-	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
-		if errors.Is(err, barrier.ErrBadRootKey) {
-			return false, logical.InvalidRequest("%s", seal.ErrBadShares.Error())
-		}
-		return false, fmt.Errorf("unseal barrier: %w", err)
+	if err := c.unsealWith(ctx, rootKey); err != nil {
+		return false, err
 	}
-	if err := c.postUnseal(ctx); err != nil {
-		c.stopBackground()
-		c.barrier.Seal()
-		return false, fmt.Errorf("post-unseal setup: %w", err)
-	}
-	c.sealed = false
-	c.sealedNow.Store(false)
 	c.logger.Info("core unsealed")
 	return true, nil
 }
@@ -326,6 +347,8 @@ func (c *Core) sealLocked() {
 		c.audit, c.auditDevs, c.declared = nil, nil, nil
 	}
 	c.barrier.Seal()
+	c.rekey.Reset()
+	c.genRoot.Reset()
 	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
 	c.identity = nil
 	c.sealed = true
@@ -335,6 +358,7 @@ func (c *Core) sealLocked() {
 
 // Shutdown seals the core; used when the server stops.
 func (c *Core) Shutdown() {
+	c.stopAutoUnseal()
 	c.state.Lock()
 	defer c.state.Unlock()
 	c.sealLocked()

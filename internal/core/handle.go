@@ -51,9 +51,10 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		unauth = matchSpecial(entry.Special.Unauthenticated, rel)
 		sudo = matchSpecial(entry.Special.Root, rel)
 	}
-	// A listener may open sys/metrics to scrapers without a token; no other
-	// path can be opened from outside the backends.
-	unauth = unauth || (req.Unauthenticated && req.Path == "sys/metrics")
+	// A listener may open sys/metrics to scrapers, and the rekey and
+	// generate-root endpoints, to callers without a token; no other path
+	// can be opened from outside the backends.
+	unauth = unauth || (req.Unauthenticated && openable(req.Path))
 	te, err := c.authenticate(ctx, req, unauth)
 
 	// The audit record carries the mount's details but the full path.

@@ -12,6 +12,9 @@ import (
 // SealStatus reports the seal state. It answers while sealed.
 func (c *Core) SealStatus(ctx context.Context) (*seal.Status, error) {
 	st := &seal.Status{Type: "shamir", StorageType: c.cfg.StorageType}
+	if w := c.seal.Wrapper(); w != nil {
+		st.Type, st.RecoverySeal = w.Type(), true
+	}
 	cfg, err := c.seal.Config(ctx)
 	switch {
 	case errors.Is(err, seal.ErrNotInitialized):
@@ -21,6 +24,8 @@ func (c *Core) SealStatus(ctx context.Context) (*seal.Status, error) {
 		return nil, err
 	}
 	st.Initialized = true
+	st.Type, st.RecoverySeal = cfg.Type, cfg.Recovery
+	st.Migration = c.seal.MigrationPending(ctx)
 	st.Threshold, st.Shares = cfg.SecretThreshold, cfg.SecretShares
 	st.Progress, st.Nonce = c.seal.Progress()
 	c.state.RLock()

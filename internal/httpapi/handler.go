@@ -54,6 +54,12 @@ type Options struct {
 	// UnauthenticatedMetrics lets sys/metrics answer without a token
 	// (the listener's telemetry { unauthenticated_metrics_access }).
 	UnauthenticatedMetrics bool
+	// UnauthenticatedRekey and UnauthenticatedGenerateRoot open
+	// sys/rekey*/* and sys/generate-root/* to callers without a token (the
+	// listener's disable_unauthed_rekey_endpoints = false and
+	// disable_unauthed_generate_root_endpoints = false).
+	UnauthenticatedRekey        bool
+	UnauthenticatedGenerateRoot bool
 	// CORS returns the cross-origin policy in force (nil: none).
 	CORS func() *cors.Policy
 	// CustomHeaders are the listener's custom_response_headers, by
@@ -73,6 +79,8 @@ type api struct {
 	metrics RequestObserver
 	// openMetrics is Options.UnauthenticatedMetrics.
 	openMetrics   bool
+	openRekey     bool
+	openGenRoot   bool
 	cors          func() *cors.Policy
 	customHeaders map[string]map[string]string
 	sysSeal       map[string]func(w http.ResponseWriter, r *http.Request, path string)
@@ -81,6 +89,7 @@ type api struct {
 // New returns the http.Handler serving /v1/ for c.
 func New(c Core, opts Options) http.Handler {
 	a := &api{core: c, maxBody: opts.MaxRequestSize, logger: opts.Logger, metrics: opts.Metrics, openMetrics: opts.UnauthenticatedMetrics,
+		openRekey: opts.UnauthenticatedRekey, openGenRoot: opts.UnauthenticatedGenerateRoot,
 		cors: opts.CORS, customHeaders: opts.CustomHeaders}
 	if a.maxBody == 0 {
 		a.maxBody = DefaultMaxRequestSize
@@ -139,7 +148,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.ID = reqID
-	if a.openMetrics && path == "sys/metrics" {
+	if a.openMetrics && path == "sys/metrics" ||
+		a.openRekey && (strings.HasPrefix(path, "sys/rekey/") || strings.HasPrefix(path, "sys/rekey-recovery-key/")) ||
+		a.openGenRoot && strings.HasPrefix(path, "sys/generate-root/") {
 		req.Unauthenticated = true
 	}
 	resp, err := a.core.Handle(r.Context(), req)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -30,14 +31,23 @@ type sealStatusBody struct {
 	ClusterName  string `json:"cluster_name,omitempty"`
 	ClusterID    string `json:"cluster_id,omitempty"`
 	RecoverySeal bool   `json:"recovery_seal"`
-	StorageType  string `json:"storage_type,omitempty"`
+	// RecoverySealType is how the recovery key is kept: split with
+	// Shamir's scheme, as in Vault.
+	RecoverySealType string `json:"recovery_seal_type,omitempty"`
+	StorageType      string `json:"storage_type,omitempty"`
 }
 
 func newSealStatusBody(st *seal.Status) sealStatusBody {
+	recoveryType := ""
+	if st.RecoverySeal {
+		recoveryType = "shamir"
+	}
 	return sealStatusBody{
-		Type: st.Type, Initialized: st.Initialized, Sealed: st.Sealed,
+		RecoverySealType: recoveryType,
+		Type:             st.Type, Initialized: st.Initialized, Sealed: st.Sealed,
 		T: st.Threshold, N: st.Shares, Progress: st.Progress, Nonce: st.Nonce,
 		Version: version.VaultAPI, BuildDate: version.BuildDate,
+		RecoverySeal: st.RecoverySeal, Migration: st.Migration,
 		ClusterName: st.ClusterName, ClusterID: st.ClusterID, StorageType: st.StorageType,
 	}
 }
@@ -85,19 +95,36 @@ func (a *api) handleInit(w http.ResponseWriter, r *http.Request, _ string) {
 			respondError(w, a.logger, "", badRequest("PGP-encrypted key shares are not supported"))
 			return
 		}
-		keys, root, err := a.core.Initialize(r.Context(), seal.Config{SecretShares: in.SecretShares, SecretThreshold: in.SecretThreshold}, "")
+		st, err := a.core.SealStatus(r.Context())
+		if err != nil {
+			respondError(w, a.logger, "", err)
+			return
+		}
+		cfg := seal.Config{SecretShares: in.SecretShares, SecretThreshold: in.SecretThreshold}
+		if st.RecoverySeal {
+			// Auto-unseal: the shares made are recovery shares (Vault's
+			// defaults 5 and 3); secret_shares has nothing to split.
+			cfg = seal.Config{SecretShares: cmpOr(in.RecoveryShares, 5), SecretThreshold: cmpOr(in.RecoveryThreshold, 3)}
+		}
+		keys, root, err := a.core.Initialize(r.Context(), cfg, "")
 		if err != nil {
 			respondError(w, a.logger, "", err)
 			return
 		}
 		out := struct {
-			Keys       []string `json:"keys"`
-			KeysBase64 []string `json:"keys_base64"`
-			RootToken  string   `json:"root_token"`
-		}{RootToken: root}
+			Keys               []string `json:"keys"`
+			KeysBase64         []string `json:"keys_base64"`
+			RecoveryKeys       []string `json:"recovery_keys,omitempty"`
+			RecoveryKeysBase64 []string `json:"recovery_keys_base64,omitempty"`
+			RootToken          string   `json:"root_token"`
+		}{RootToken: root, Keys: []string{}, KeysBase64: []string{}}
 		for _, k := range keys {
-			out.Keys = append(out.Keys, hex.EncodeToString(k))
-			out.KeysBase64 = append(out.KeysBase64, base64.StdEncoding.EncodeToString(k))
+			h, b := hex.EncodeToString(k), base64.StdEncoding.EncodeToString(k)
+			if st.RecoverySeal {
+				out.RecoveryKeys, out.RecoveryKeysBase64 = append(out.RecoveryKeys, h), append(out.RecoveryKeysBase64, b)
+			} else {
+				out.Keys, out.KeysBase64 = append(out.Keys, h), append(out.KeysBase64, b)
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	default:
@@ -130,12 +157,31 @@ func (a *api) handleUnseal(w http.ResponseWriter, r *http.Request, _ string) {
 			respondError(w, a.logger, "", badRequest("'key' must be a valid hex or base64 string"))
 			return
 		}
-		if _, err := a.core.Unseal(r.Context(), key); err != nil {
+		unseal := a.core.Unseal
+		if in.Migrate {
+			m, ok := a.core.(interface {
+				UnsealMigrate(ctx context.Context, key []byte) (bool, error)
+			})
+			if !ok {
+				respondError(w, a.logger, "", badRequest("seal migration is not supported"))
+				return
+			}
+			unseal = m.UnsealMigrate
+		}
+		if _, err := unseal(r.Context(), key); err != nil {
 			respondError(w, a.logger, "", err)
 			return
 		}
 	}
 	a.writeSealStatus(w, r)
+}
+
+// cmpOr returns v, or def when v is zero.
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // decodeKey accepts a key share in hex (as printed) or base64.

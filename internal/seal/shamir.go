@@ -19,7 +19,6 @@ import (
 	"sync"
 
 	"github.com/tresorhq/tresor/internal/randid"
-	"github.com/tresorhq/tresor/internal/shamir"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -27,6 +26,11 @@ import (
 const (
 	configKey  = "seal/config"
 	rootKeyKey = "seal/root-key"
+	// With auto-unseal: the root key as the Wrapper wrapped it, and a
+	// check value sealed under the recovery key that proves a quorum of
+	// recovery shares without being able to open anything.
+	wrappedKey       = "seal/root-key-wrapped"
+	recoveryCheckKey = "seal/recovery-check"
 )
 
 // KeySize is the size of the unseal and root keys.
@@ -46,10 +50,14 @@ var (
 
 // Config is the seal configuration. It holds no secret and is stored in
 // clear so that seal-status can answer while sealed.
+//
+// With auto-unseal (Recovery set), SecretShares and SecretThreshold
+// describe the recovery key's shares, as Vault's seal-status reports them.
 type Config struct {
 	Type            string `json:"type"`
 	SecretShares    int    `json:"secret_shares"`
 	SecretThreshold int    `json:"secret_threshold"`
+	Recovery        bool   `json:"recovery,omitempty"`
 }
 
 // Validate checks the share parameters.
@@ -79,12 +87,22 @@ type Status struct {
 	ClusterName string
 	ClusterID   string
 	StorageType string
+	// RecoverySeal: auto-unseal, the shares are recovery shares.
+	RecoverySeal bool
+	// Migration: a seal migration awaits its shares.
+	Migration bool
 }
 
 // Shamir is a seal whose unseal key is split with Shamir's secret sharing.
 // It is safe for concurrent use.
 type Shamir struct {
 	store storage.Store
+	// wrap, when set, makes this an auto-unseal seal: the root key is kept
+	// wrapped by it and the shares are recovery shares.
+	wrap Wrapper
+	// from is the seal being migrated away from (a disabled stanza), when
+	// it is an auto-unseal one.
+	from Wrapper
 
 	mu     sync.Mutex
 	cfg    *Config // cached once read
@@ -97,6 +115,14 @@ type Shamir struct {
 func NewShamir(store storage.Store) *Shamir {
 	return &Shamir{store: store}
 }
+
+// NewAuto returns an auto-unseal seal over store whose root key w wraps.
+func NewAuto(store storage.Store, w Wrapper) *Shamir {
+	return &Shamir{store: store, wrap: w}
+}
+
+// Wrapper returns the auto-unseal wrapper, nil for a Shamir seal.
+func (s *Shamir) Wrapper() Wrapper { return s.wrap }
 
 // Config returns the stored configuration, or ErrNotInitialized.
 func (s *Shamir) Config(ctx context.Context) (Config, error) {
@@ -130,12 +156,17 @@ func (s *Shamir) config(ctx context.Context) (*Config, error) {
 
 // Initialize stores cfg and rootKey encrypted under a fresh unseal key, and
 // returns the unseal key's shares. With a single share the share is the
-// unseal key itself, as in Vault.
+// unseal key itself, as in Vault. With auto-unseal the root key is wrapped
+// by the Wrapper instead and the shares returned are recovery shares, under
+// cfg's share settings.
 func (s *Shamir) Initialize(ctx context.Context, cfg Config, rootKey []byte) ([][]byte, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.Type = "shamir"
+	cfg.Type, cfg.Recovery = "shamir", s.wrap != nil
+	if s.wrap != nil {
+		cfg.Type = s.wrap.Type()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.config(ctx); err == nil {
@@ -143,36 +174,70 @@ func (s *Shamir) Initialize(ctx context.Context, cfg Config, rootKey []byte) ([]
 	} else if !errors.Is(err, ErrNotInitialized) {
 		return nil, err
 	}
-
-	unsealKey := make([]byte, KeySize)
-	if _, err := rand.Read(unsealKey); err != nil {
-		return nil, fmt.Errorf("generate unseal key: %w", err)
-	}
-	sealed, err := encrypt(unsealKey, rootKey)
+	key, shares, err := splitKey(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var shares [][]byte
-	if cfg.SecretShares == 1 {
-		shares = [][]byte{unsealKey}
-	} else if shares, err = shamir.Split(unsealKey, cfg.SecretShares, cfg.SecretThreshold); err != nil {
-		return nil, fmt.Errorf("split unseal key: %w", err)
+	defer clear(key)
+	entries, err := s.sealEntries(ctx, cfg, key, rootKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Update(ctx, func(tx storage.Tx) error {
+		for _, e := range entries {
+			if err := tx.Put(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("store seal: %w", err)
+	}
+	s.cfg = &cfg
+	return shares, nil
+}
+
+// sealEntries are the storage entries that make up a seal under cfg: for
+// Shamir the root key sealed under key (the unseal key); with auto-unseal
+// the root key wrapped and a check value sealed under key (the recovery
+// key). The configuration goes last.
+func (s *Shamir) sealEntries(ctx context.Context, cfg Config, key, rootKey []byte) ([]*storage.Entry, error) {
+	var out []*storage.Entry
+	if cfg.Recovery {
+		wrapped, err := s.wrap.Encrypt(ctx, rootKey)
+		if err != nil {
+			return nil, fmt.Errorf("wrap root key: %w", err)
+		}
+		check := make([]byte, KeySize)
+		_, _ = rand.Read(check)
+		sealedCheck, err := encryptAD(key, check, recoveryCheckKey)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &storage.Entry{Key: wrappedKey, Value: wrapped}, &storage.Entry{Key: recoveryCheckKey, Value: sealedCheck})
+	} else {
+		sealed, err := encrypt(key, rootKey)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &storage.Entry{Key: rootKeyKey, Value: sealed})
 	}
 	raw, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Update(ctx, func(tx storage.Tx) error {
-		if err := tx.Put(ctx, &storage.Entry{Key: rootKeyKey, Value: sealed}); err != nil {
-			return err
-		}
-		return tx.Put(ctx, &storage.Entry{Key: configKey, Value: raw})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store seal: %w", err)
+	return append(out, &storage.Entry{Key: configKey, Value: raw}), nil
+}
+
+// AutoRootKey unwraps the root key of an auto-unseal seal, wrapping it
+// again with the current key when it was wrapped with a previous one. It
+// returns ErrNotInitialized, and unwraps nothing, while a migration to
+// this seal is pending.
+func (s *Shamir) AutoRootKey(ctx context.Context) ([]byte, error) {
+	if s.wrap == nil {
+		return nil, errors.New("seal: not an auto-unseal seal")
 	}
-	s.cfg = &cfg
-	return shares, nil
+	return unwrapRoot(ctx, s.store, s.wrap, true)
 }
 
 // Progress reports how many distinct shares have been submitted towards the
@@ -201,20 +266,27 @@ func (s *Shamir) reset() {
 // Submit adds one share. It returns the root key once the threshold is
 // reached and the shares combine correctly; nil while more shares are
 // needed. A share submitted twice makes no progress. A wrong combination
-// resets progress and returns ErrBadShares.
+// resets progress and returns ErrBadShares. With auto-unseal the shares
+// are recovery shares and the root key comes from the Wrapper.
 func (s *Shamir) Submit(ctx context.Context, share []byte) ([]byte, error) {
+	return s.submit(ctx, share, false)
+}
+
+func (s *Shamir) submit(ctx context.Context, share []byte, migrate bool) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cfg, err := s.config(ctx)
 	if err != nil {
 		return nil, err
 	}
-	wantLen := KeySize + 1
-	if cfg.SecretShares == 1 {
-		wantLen = KeySize
+	if pending := s.migrationPending(cfg); pending != migrate {
+		if pending {
+			return nil, ErrMigrationPending
+		}
+		return nil, ErrNoMigration
 	}
-	if len(share) != wantLen {
-		return nil, fmt.Errorf("%w: expected %d bytes, got %d", ErrInvalidShare, wantLen, len(share))
+	if err := checkShare(share, cfg.SecretShares); err != nil {
+		return nil, err
 	}
 	for _, have := range s.shares {
 		if bytes.Equal(have, share) {
@@ -228,29 +300,29 @@ func (s *Shamir) Submit(ctx context.Context, share []byte) ([]byte, error) {
 	if len(s.shares) < cfg.SecretThreshold {
 		return nil, nil
 	}
-
 	defer s.reset()
-	var unsealKey []byte
-	if cfg.SecretShares == 1 {
-		unsealKey = bytes.Clone(s.shares[0])
-	} else if unsealKey, err = shamir.Combine(s.shares); err != nil {
+	q := quorum{shares: s.shares}
+	if migrate {
+		rootKey, err := s.migrate(ctx, &q, *cfg)
+		if errors.Is(err, ErrQuorumFailed) {
+			return nil, ErrBadShares
+		}
+		return rootKey, err
+	}
+	rootKey, err := s.rootKeyFromLocked(ctx, &q, *cfg)
+	if errors.Is(err, ErrQuorumFailed) {
 		return nil, ErrBadShares
 	}
-	defer clear(unsealKey)
-	e, err := s.store.Get(ctx, rootKeyKey)
-	if err != nil {
-		return nil, fmt.Errorf("read sealed root key: %w", err)
-	}
-	rootKey, err := decrypt(unsealKey, e.Value)
-	if err != nil {
-		return nil, ErrBadShares
-	}
-	return rootKey, nil
+	return rootKey, err
 }
 
 // The root key is sealed with AES-256-GCM under the unseal key, with its
 // storage key as additional data: nonce || ciphertext+tag.
 func encrypt(key, plaintext []byte) ([]byte, error) {
+	return encryptAD(key, plaintext, rootKeyKey)
+}
+
+func encryptAD(key, plaintext []byte, ad string) ([]byte, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
@@ -259,10 +331,14 @@ func encrypt(key, plaintext []byte) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("generate nonce: %w", err)
 	}
-	return aead.Seal(nonce, nonce, plaintext, []byte(rootKeyKey)), nil
+	return aead.Seal(nonce, nonce, plaintext, []byte(ad)), nil
 }
 
 func decrypt(key, sealed []byte) ([]byte, error) {
+	return decryptAD(key, sealed, rootKeyKey)
+}
+
+func decryptAD(key, sealed []byte, ad string) ([]byte, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
@@ -271,7 +347,7 @@ func decrypt(key, sealed []byte) ([]byte, error) {
 		return nil, errors.New("sealed root key too short")
 	}
 	n := aead.NonceSize()
-	return aead.Open(nil, sealed[:n], sealed[n:], []byte(rootKeyKey))
+	return aead.Open(nil, sealed[:n], sealed[n:], []byte(ad))
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {

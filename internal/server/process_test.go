@@ -45,7 +45,7 @@ type proc struct {
 	conf    string
 	addr    string
 	cmd     *exec.Cmd
-	logs    *bytes.Buffer
+	logs    *lockedBuffer
 }
 
 func freePort(t *testing.T) string {
@@ -82,7 +82,7 @@ api_addr      = "http://%s"
 func (p *proc) start() {
 	p.t.Helper()
 	if p.logs == nil {
-		p.logs = new(bytes.Buffer) // kept across restarts
+		p.logs = new(lockedBuffer) // kept across restarts; read while the server writes
 	}
 	p.cmd = exec.Command(tresorBin, "server", "-config="+p.conf)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

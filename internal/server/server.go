@@ -84,7 +84,19 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, a := range cfg.Audit {
 		declared = append(declared, audit.DeviceConfig{Path: a.Path, Type: a.Type, Description: a.Description, Options: a.Options, Local: a.Local})
 	}
+	wrapper, err := sealWrapper(cfg.ActiveSeal(), logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	from, err := sealWrapper(cfg.DisabledSeal(), logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
 	c, err := core.New(core.Config{
+		Seal:               wrapper,
+		SealFrom:           from,
 		AuditForbiddenDirs: forbidden,
 		DeclaredAudit:      declared,
 		Storage:            store,
@@ -178,8 +190,10 @@ func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) 
 	srv := &http.Server{
 		Handler: httpapi.New(s.Core, httpapi.Options{
 			MaxRequestSize: lc.MaxRequestSize, Logger: s.logger, Metrics: s.Core.Metrics(),
-			UnauthenticatedMetrics: lc.UnauthenticatedMetricsAccess,
-			CORS:                   s.Core.CORS, CustomHeaders: lc.CustomResponseHeaders,
+			UnauthenticatedMetrics:      lc.UnauthenticatedMetricsAccess,
+			UnauthenticatedRekey:        lc.UnauthedRekey,
+			UnauthenticatedGenerateRoot: lc.UnauthedGenerateRoot,
+			CORS:                        s.Core.CORS, CustomHeaders: lc.CustomResponseHeaders,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A body must arrive within Vault's default max_request_duration,
@@ -268,6 +282,7 @@ func (s *Server) Serve() error {
 	lns, srvs := s.listeners, s.servers
 	s.mu.Unlock()
 	errc := make(chan error, len(lns))
+	s.Core.StartAutoUnseal()
 	for i := range lns {
 		go func() { errc <- srvs[i].Serve(lns[i]) }()
 	}

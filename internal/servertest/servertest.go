@@ -30,6 +30,10 @@ type Options struct {
 	// Listener, when set, replaces the plain-HTTP loopback listener's
 	// settings (its Address is always 127.0.0.1:0).
 	Listener *config.Listener
+	// Seals are seal stanzas (auto-unseal); with one the server is left
+	// uninitialised, as Uninitialized does, since init returns recovery
+	// keys.
+	Seals []config.Seal
 }
 
 // Server is a running test server. It stops when the test ends.
@@ -59,6 +63,7 @@ func New(t testing.TB, opts Options) *Server {
 	cfg := &config.Config{
 		Storage:         st,
 		Listeners:       []config.Listener{ln},
+		Seals:           opts.Seals,
 		DefaultLeaseTTL: config.DefaultLeaseTTL,
 		MaxLeaseTTL:     config.DefaultMaxLeaseTTL,
 	}
@@ -92,7 +97,7 @@ func New(t testing.TB, opts Options) *Server {
 		t.Fatalf("servertest: %v", err)
 	}
 	s.Client.ClearToken()
-	if opts.Uninitialized {
+	if opts.Uninitialized || len(opts.Seals) > 0 {
 		return s
 	}
 	ctx := context.Background()

@@ -26,6 +26,7 @@ type Core interface {
 	MountUpdater
 	CORSConfigurer
 	Rotator
+	SealOperator
 	Metrics() *telemetry.Metrics
 	Rotate(ctx context.Context) (barrier.KeyInfo, error)
 	KeyStatus() (barrier.KeyInfo, error)
@@ -70,6 +71,8 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
 			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
+			// Since CVE-2024-8185 (OpenBao), unless a listener opens them.
+			"rekey/*", "rekey-recovery-key/*", "generate-root/*",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -116,6 +119,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.leases(ctx, withOp(req, op), path)
 	case strings.HasPrefix(path, "pprof/"):
 		return b.pprofProfile(ctx, withOp(req, op), strings.TrimPrefix(path, "pprof/"))
+	case sealOpsPath(path):
+		return b.sealOps(ctx, withOp(req, op), path)
 	case path == "kv/move":
 		return b.kvMove(ctx, withOp(req, op))
 	case strings.HasPrefix(path, "quotas/"):
