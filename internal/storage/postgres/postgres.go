@@ -7,13 +7,15 @@
 //	  connection_url = "postgres://vault:secret@db:5432/vault?sslmode=disable"
 //	  table          = "vault_kv_store"   # default
 //	  max_parallel   = "128"              # default: the pool's connection cap
+//	  ha_enabled     = "true"             # default false: see HALock
+//	  ha_table       = "vault_ha_locks"   # default
 //	}
 //
 // Open takes that stanza's attributes. As in Vault, a non-empty
 // VAULT_PG_CONNECTION_URL environment variable overrides connection_url.
-// High availability (ha_enabled = "true") is not implemented and is refused
-// with ErrHAUnsupported rather than silently ignored; other attributes
-// Vault knows, such as max_idle_connections, are accepted and ignored.
+// Other attributes Vault knows, such as max_idle_connections, are accepted
+// and ignored. With ha_enabled the store also elects one active node among
+// the servers sharing the database (see HALock in ha.go).
 //
 //	s, err := postgres.Open(ctx, stanza.Config)
 //	if err != nil {
@@ -58,10 +60,6 @@ import (
 // boolean. The error text names the attribute but never shows the URL.
 var ErrConfig = errors.New("storage/postgres: invalid configuration")
 
-// ErrHAUnsupported is returned by Open when ha_enabled is true: Tresor does
-// not implement HA locking on PostgreSQL.
-var ErrHAUnsupported = errors.New("storage/postgres: ha_enabled is not supported")
-
 // ErrTooManyConflicts is returned by Update when the transaction still
 // conflicted with concurrent ones after maxAttempts tries. None of its
 // writes were committed.
@@ -88,6 +86,9 @@ type Options struct {
 type Store struct {
 	pool *pgxpool.Pool
 	q    queries
+	// ha is the lock table's SQL, nil unless ha_enabled.
+	ha      *haQueries
+	haTimes haTimes
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -111,14 +112,16 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 	if url == "" {
 		return nil, fmt.Errorf("%w: connection_url is required (or set %s)", ErrConfig, envConnectionURL)
 	}
+	ha := false
 	if v := conf["ha_enabled"]; v != "" {
-		ha, err := parse.Bool(v)
-		if err != nil {
+		var err error
+		if ha, err = parse.Bool(v); err != nil {
 			return nil, fmt.Errorf("%w: ha_enabled %q is not a boolean", ErrConfig, v)
 		}
-		if ha {
-			return nil, ErrHAUnsupported
-		}
+	}
+	haTable := conf["ha_table"]
+	if haTable == "" {
+		haTable = DefaultHATable
 	}
 	maxParallel := DefaultMaxParallel
 	if v := conf["max_parallel"]; v != "" {
@@ -145,10 +148,18 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 	if err != nil {
 		return nil, redact(fmt.Errorf("storage/postgres: open pool: %w", err), pw)
 	}
-	s := &Store{pool: pool, q: newQueries(table)}
+	s := &Store{pool: pool, q: newQueries(table), haTimes: defaultHATimes}
 	if err := s.ensureTable(ctx, table); err != nil {
 		pool.Close()
 		return nil, redact(err, pw)
+	}
+	if ha {
+		if err := s.ensureHATable(ctx, haTable); err != nil {
+			pool.Close()
+			return nil, redact(err, pw)
+		}
+		q := newHAQueries(haTable)
+		s.ha = &q
 	}
 	return s, nil
 }

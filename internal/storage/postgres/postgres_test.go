@@ -42,6 +42,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("ReusesExistingTable", func(t *testing.T) { testReusesExistingTable(t, srv) })
 	t.Run("ConnectionErrorsHidePassword", func(t *testing.T) { testConnectionErrors(t, srv) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, srv) })
+	t.Run("HA", func(t *testing.T) { testHA(t, srv) })
 }
 
 // connect opens a plain connection for inspecting the database.
@@ -179,7 +180,7 @@ func testConfig(t *testing.T, srv *pgtest.Server) {
 		wantErr error
 	}{
 		"no connection url":           {conf: map[string]string{}, wantErr: ErrConfig},
-		"ha enabled is refused":       {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "true"}, wantErr: ErrHAUnsupported},
+		"ha enabled is accepted":      {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "true", "table": "cfg_ha_on", "ha_table": "cfg_ha_locks"}},
 		"ha disabled is accepted":     {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "false", "table": "cfg_ha"}},
 		"ha not a boolean":            {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "maybe"}, wantErr: ErrConfig},
 		"max_parallel must be number": {conf: map[string]string{"connection_url": srv.URL, "max_parallel": "many"}, wantErr: ErrConfig},
