@@ -79,6 +79,9 @@ type Options struct {
 	// Getenv looks up environment variables; nil means os.Getenv. Tests
 	// set it to avoid touching the process environment.
 	Getenv func(string) string
+	// CacheEntries bounds the read cache (see Purge); 0 means the
+	// default (32,768 keys, 64 MiB of values), negative turns it off.
+	CacheEntries int
 }
 
 // Store is a storage.Store backed by one PostgreSQL table. It is safe for
@@ -89,6 +92,8 @@ type Store struct {
 	// ha is the lock table's SQL, nil unless ha_enabled.
 	ha      *haQueries
 	haTimes haTimes
+	// cache is the read cache, nil when turned off.
+	cache *cache
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -149,6 +154,12 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 		return nil, redact(fmt.Errorf("storage/postgres: open pool: %w", err), pw)
 	}
 	s := &Store{pool: pool, q: newQueries(table), haTimes: defaultHATimes}
+	switch {
+	case opts.CacheEntries == 0:
+		s.cache = newCache(defaultCacheEntries, defaultCacheBytes)
+	case opts.CacheEntries > 0:
+		s.cache = newCache(opts.CacheEntries, defaultCacheBytes)
+	}
 	if err := s.ensureTable(ctx, table); err != nil {
 		pool.Close()
 		return nil, redact(err, pw)
@@ -170,9 +181,38 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Get implements storage.Store.
+// Get implements storage.Store. It answers from the read cache when it
+// can (see Purge).
 func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
-	return s.q.get(ctx, s.pool, key)
+	if s.cache == nil {
+		return s.q.get(ctx, s.pool, key)
+	}
+	e, ok, gen := s.cache.get(key)
+	if ok {
+		if e == nil {
+			return nil, storage.ErrNotFound
+		}
+		return e, nil
+	}
+	e, err := s.q.get(ctx, s.pool, key)
+	switch {
+	case err == nil:
+		s.cache.fill(key, gen, e.Value, true)
+	case errors.Is(err, storage.ErrNotFound):
+		s.cache.fill(key, gen, nil, false)
+	}
+	return e, err
+}
+
+// Purge drops the whole read cache. The cache is only right while this
+// process is the table's only writer, so the HA core must call Purge when
+// this node becomes active (other nodes wrote while it was standby) and
+// when it loses the lock. A single server never needs it: the store's own
+// writes keep the cache current.
+func (s *Store) Purge() {
+	if s.cache != nil {
+		s.cache.purge()
+	}
 }
 
 // List implements storage.Store.
@@ -182,12 +222,24 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 
 // Put implements storage.Store. The entry is committed when Put returns.
 func (s *Store) Put(ctx context.Context, e *storage.Entry) error {
+	if s.cache == nil {
+		return s.q.put(ctx, s.pool, e)
+	}
+	s.cache.beginWrite()
+	s.cache.forget(e.Key)
+	defer s.cache.endWrite(e.Key)
 	return s.q.put(ctx, s.pool, e)
 }
 
 // Delete implements storage.Store. The deletion is committed when Delete
 // returns.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	if s.cache == nil {
+		return s.q.delete(ctx, s.pool, key)
+	}
+	s.cache.beginWrite()
+	s.cache.forget(key)
+	defer s.cache.endWrite(key)
 	return s.q.delete(ctx, s.pool, key)
 }
 

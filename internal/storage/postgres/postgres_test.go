@@ -43,6 +43,18 @@ func TestPostgres(t *testing.T) {
 	t.Run("ConnectionErrorsHidePassword", func(t *testing.T) { testConnectionErrors(t, srv) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, srv) })
 	t.Run("HA", func(t *testing.T) { testHA(t, srv) })
+	t.Run("Cache", func(t *testing.T) { testCache(t, srv) })
+	t.Run("CacheReadYourWrites", func(t *testing.T) { testCacheReadYourWrites(t, srv) })
+	t.Run("ConformanceUncached", func(t *testing.T) {
+		storagetest.Run(t, func(t *testing.T) storage.Store {
+			s, err := OpenWith(t.Context(), map[string]string{"connection_url": srv.URL, "table": fmt.Sprintf("kv_%d", tables.Add(1))}, Options{CacheEntries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
 }
 
 // connect opens a plain connection for inspecting the database.
