@@ -139,3 +139,20 @@ func (t *tx) Delete(ctx context.Context, key string) error {
 	t.w.add(key)
 	return t.q.delete(ctx, t.tx, key)
 }
+
+var _ storage.Viewer = (*Store)(nil)
+
+// View implements storage.Viewer with a REPEATABLE READ, READ ONLY
+// transaction: one snapshot for all of fn's reads, which never fails with a
+// serialization error and blocks no writer. Its reads bypass the cache.
+func (s *Store) View(ctx context.Context, fn func(r storage.Reader) error) error {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("storage/postgres: begin: %w", err)
+	}
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(&tx{q: s.q, tx: ptx}); err != nil {
+		return err
+	}
+	return ptx.Commit(ctx)
+}
