@@ -138,6 +138,8 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 		newOperatorSealCommand,
 		newOperatorRotateCommand,
 		newOperatorKeyStatusCommand,
+		newOperatorBackupCommand,
+		newOperatorRestoreCommand,
 		newReadCommand,
 		newWriteCommand,
 		newDeleteCommand,

@@ -57,6 +57,7 @@ func New(c Core) *Backend {
 			logical.DeleteOperation: b.corsConfig},
 		"internal/ui/mounts": {logical.ReadOperation: b.uiMounts},
 		"host-info":          {logical.ReadOperation: b.hostInfo},
+		"storage/backup":     {logical.ReadOperation: b.storageBackup},
 	}
 	return b
 }
@@ -70,6 +71,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
 			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
+			"storage/backup", "storage/restore", "storage/restore-force", "backups", "backups/*",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
