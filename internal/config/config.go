@@ -37,6 +37,9 @@ type Config struct {
 	// append to the list and no two may share a path.
 	Audit []AuditDevice
 
+	// Backup is the backup "local" stanza, nil when there is none.
+	Backup *Backup
+
 	// Telemetry is the telemetry stanza, or its defaults when there is none.
 	Telemetry Telemetry
 

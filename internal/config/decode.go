@@ -56,6 +56,8 @@ func (d *decoder) file(name string, src []byte) error {
 			err = d.telemetry(it, key, declared)
 		case lk == "audit":
 			err = d.audits(it, key)
+		case lk == "backup":
+			err = d.backups(it, key)
 		case topLevel[lk] != nil:
 			err = d.set(it, key, seen, func(v any) error { return topLevel[lk](d.cfg, v) })
 		case unsupportedTopLevel[lk]:
