@@ -123,3 +123,11 @@ func (c *Core) checkBackup(body []byte, force bool) error {
 	return logical.InvalidRequest("backup does not verify under this cluster's keyring (%s); "+
 		"to restore another cluster's backup, use force", err.Error())
 }
+
+// SetBackups attaches the scheduler of the backup "local" stanza, which
+// sys/backups lists.
+func (c *Core) SetBackups(s *backup.Scheduler) { c.backups.Store(s) }
+
+// Backups returns the scheduler of scheduled backups, nil if none is
+// configured.
+func (c *Core) Backups() *backup.Scheduler { return c.backups.Load() }

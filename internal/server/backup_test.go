@@ -86,6 +86,13 @@ func testBackupRestore(t *testing.T, src *proc) {
 		t.Fatal("the backup holds a secret in clear")
 	}
 
+	// Without a backup stanza there is nothing to list.
+	_, err = a.Logical().List("sys/backups")
+	var notConfigured *api.ResponseError
+	if !errors.As(err, &notConfigured) || notConfigured.StatusCode != http.StatusBadRequest {
+		t.Errorf("LIST sys/backups without a backup stanza = %v, want 400", err)
+	}
+
 	// A token without sudo may not take a backup.
 	tok, err := a.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"app"}})
 	if err != nil {

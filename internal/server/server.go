@@ -44,6 +44,8 @@ type Server struct {
 	logger *slog.Logger
 	store  storage.Store
 	close  func() error // closes the storage
+	// stopBackups ends the scheduled backups (backup.go); nil without.
+	stopBackups context.CancelFunc
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -104,7 +106,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			return st.Commits, st.Writes
 		})
 	}
-	return &Server{Core: c, cfg: cfg, logger: logger, store: store, close: closeStore}, nil
+	srv := &Server{Core: c, cfg: cfg, logger: logger, store: store, close: closeStore}
+	if err := srv.startBackups(); err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	return srv, nil
 }
 
 // Backends is the table of mountable secrets engines and auth methods.
@@ -286,6 +293,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, srv := range srvs {
 		errs = append(errs, srv.Shutdown(ctx))
+	}
+	if s.stopBackups != nil {
+		s.stopBackups()
 	}
 	s.Core.Shutdown()
 	errs = append(errs, s.close())

@@ -118,6 +118,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.leases(ctx, withOp(req, op), path)
 	case strings.HasPrefix(path, "pprof/"):
 		return b.pprofProfile(ctx, withOp(req, op), strings.TrimPrefix(path, "pprof/"))
+	case path == "backups" || strings.HasPrefix(path, "backups/"):
+		return b.backups(withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "backups"), "/"))
 	case path == "kv/move":
 		return b.kvMove(ctx, withOp(req, op))
 	case strings.HasPrefix(path, "quotas/"):
