@@ -153,6 +153,10 @@ func openStorage(st *config.Storage) (storage.Store, func() error, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
 		}
+		if ha := db.HAStore(); ha != nil {
+			// With ha_enabled the store is a storage.HABackend.
+			return ha, db.Close, nil
+		}
 		return db, db.Close, nil
 	}
 	return nil, nil, fmt.Errorf("storage type %q is not supported (supported: file, bolt, inmem, postgresql)", st.Type)

@@ -104,16 +104,27 @@ func (s *Store) ensureHATable(ctx context.Context, table string) error {
 	return nil
 }
 
-var _ storage.HABackend = (*Store)(nil)
+// HAStore is a Store with HA enabled: it is also a storage.HABackend, so
+// the server finds the election by type assertion, while a plain *Store
+// (ha_enabled unset) is not one and runs a single node.
+type HAStore struct {
+	*Store
+}
 
-// HAEnabled reports whether the stanza set ha_enabled = "true". The server
-// runs an election through HALock only then: a Store always has the method,
-// so a type assertion on storage.HABackend alone does not tell.
-func (s *Store) HAEnabled() bool { return s.ha != nil }
+var _ storage.HABackend = (*HAStore)(nil)
 
-// HALock implements storage.HABackend. It fails with ErrHADisabled unless
-// the stanza enabled HA.
-func (s *Store) HALock(key, value string) (storage.Lock, error) {
+// HAStore returns s as an HAStore, or nil unless the stanza set
+// ha_enabled = "true". The server hands this, not s, to the core.
+func (s *Store) HAStore() *HAStore {
+	if s.ha == nil {
+		return nil
+	}
+	return &HAStore{Store: s}
+}
+
+// HALock implements storage.HABackend.
+func (h *HAStore) HALock(key, value string) (storage.Lock, error) {
+	s := h.Store
 	if s.ha == nil {
 		return nil, ErrHADisabled
 	}

@@ -34,7 +34,12 @@ func testHA(t *testing.T, srv *pgtest.Server) {
 		}
 		s.haTimes = testTimes
 		t.Cleanup(func() { s.Close() })
-		l, err := s.HALock("core/lock", name)
+		h := s.HAStore()
+		if h == nil {
+			t.Fatal("HAStore is nil with ha_enabled")
+		}
+		var _ storage.HABackend = h
+		l, err := h.HALock("core/lock", name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,10 +75,13 @@ func testHA(t *testing.T, srv *pgtest.Server) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if s.HAEnabled() {
-			t.Error("HAEnabled without ha_enabled")
+		if h := s.HAStore(); h != nil {
+			t.Error("HAStore without ha_enabled")
 		}
-		if _, err := s.HALock("k", "v"); !errors.Is(err, ErrHADisabled) {
+		if _, ok := any(s).(storage.HABackend); ok {
+			t.Error("a store without ha_enabled is a storage.HABackend")
+		}
+		if _, err := (&HAStore{Store: s}).HALock("k", "v"); !errors.Is(err, ErrHADisabled) {
 			t.Errorf("HALock = %v, want ErrHADisabled", err)
 		}
 	})

@@ -14,8 +14,14 @@
 // Open takes that stanza's attributes. As in Vault, a non-empty
 // VAULT_PG_CONNECTION_URL environment variable overrides connection_url.
 // Other attributes Vault knows, such as max_idle_connections, are accepted
-// and ignored. With ha_enabled the store also elects one active node among
-// the servers sharing the database (see HALock in ha.go).
+// and ignored. With ha_enabled, HAStore gives the store as a
+// storage.HABackend that elects one active node among the servers sharing
+// the database through a lock row (ha.go).
+//
+// Get answers repeated reads, found or not, from a bounded in-memory cache
+// that the store's own writes keep current (cache.go). It assumes this
+// process is the table's only writer; under HA the core calls Purge when
+// the node becomes active and when it loses the lock.
 //
 //	s, err := postgres.Open(ctx, stanza.Config)
 //	if err != nil {
