@@ -48,6 +48,8 @@ const (
 	// haQueryTimeout bounds one lock query, so that a hung connection
 	// cannot hold the holder past its deadline unnoticed.
 	haQueryTimeout = time.Second
+	// haPoolConns is the size of the lock's own connection pool.
+	haPoolConns = 2
 )
 
 // haTimes are the lock's timings; tests may shorten them.
@@ -204,7 +206,7 @@ func (l *Lock) Lock(ctx context.Context) (<-chan struct{}, error) {
 func (l *Lock) tryAcquire(ctx context.Context) (bool, error) {
 	qctx, cancel := context.WithTimeout(ctx, haQueryTimeout)
 	defer cancel()
-	tag, err := l.s.pool.Exec(qctx, l.q.acquire, l.key, l.identity, l.value, l.times.ttl.Milliseconds())
+	tag, err := l.s.haPool.Exec(qctx, l.q.acquire, l.key, l.identity, l.value, l.times.ttl.Milliseconds())
 	if err != nil {
 		return false, fmt.Errorf("storage/postgres: acquire lock: %w", err)
 	}
@@ -237,7 +239,7 @@ func (l *Lock) renew(h *holding, acquired time.Time) {
 			end = deadline
 		}
 		ctx, cancel := context.WithDeadline(context.Background(), end)
-		tag, err := l.s.pool.Exec(ctx, l.q.renew, l.key, l.identity, l.times.ttl.Milliseconds())
+		tag, err := l.s.haPool.Exec(ctx, l.q.renew, l.key, l.identity, l.times.ttl.Milliseconds())
 		cancel()
 		switch {
 		case err == nil && tag.RowsAffected() == 1:
@@ -265,7 +267,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	close(h.stop)
 	<-h.done
 	h.markLost()
-	if _, err := l.s.pool.Exec(ctx, l.q.release, l.key, l.identity); err != nil {
+	if _, err := l.s.haPool.Exec(ctx, l.q.release, l.key, l.identity); err != nil {
 		// The row expires by itself within the lifetime.
 		return fmt.Errorf("storage/postgres: release lock: %w", err)
 	}
@@ -275,7 +277,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 // Value implements storage.Lock.
 func (l *Lock) Value(ctx context.Context) (bool, string, error) {
 	var v *string
-	err := l.s.pool.QueryRow(ctx, l.q.value, l.key).Scan(&v)
+	err := l.s.haPool.QueryRow(ctx, l.q.value, l.key).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, "", nil
 	}

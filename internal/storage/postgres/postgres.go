@@ -96,7 +96,10 @@ type Store struct {
 	pool *pgxpool.Pool
 	q    queries
 	// ha is the lock table's SQL, nil unless ha_enabled.
-	ha      *haQueries
+	ha *haQueries
+	// haPool serves the lock's queries on connections of its own, so a
+	// pool saturated with data queries cannot delay a renewal.
+	haPool  *pgxpool.Pool
 	haTimes haTimes
 	// cache is the read cache, nil when turned off.
 	cache *cache
@@ -176,7 +179,14 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 			return nil, redact(err, pw)
 		}
 		q := newHAQueries(haTable)
-		s.ha = &q
+		hc := pc.Copy()
+		hc.MaxConns = haPoolConns
+		hp, err := pgxpool.NewWithConfig(ctx, hc)
+		if err != nil {
+			pool.Close()
+			return nil, redact(fmt.Errorf("storage/postgres: open lock pool: %w", err), pw)
+		}
+		s.ha, s.haPool = &q, hp
 	}
 	return s, nil
 }
@@ -184,6 +194,9 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 // Close closes every connection. It waits for queries in flight.
 func (s *Store) Close() error {
 	s.pool.Close()
+	if s.haPool != nil {
+		s.haPool.Close()
+	}
 	return nil
 }
 
