@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tresorhq/tresor/internal/backup/backuptest"
 	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/storage/postgres/pgtest"
 	"github.com/tresorhq/tresor/internal/storage/storagetest"
@@ -44,6 +45,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("Config", func(t *testing.T) { testConfig(t, srv) })
 	t.Run("HA", func(t *testing.T) { testHA(t, srv) })
 	t.Run("Cache", func(t *testing.T) { testCache(t, srv) })
+	t.Run("BackupIsOneSnapshot", func(t *testing.T) { backuptest.CheckConsistentUnderWrites(t, open(t)) })
 	t.Run("CacheReadYourWrites", func(t *testing.T) { testCacheReadYourWrites(t, srv) })
 	t.Run("ConformanceUncached", func(t *testing.T) {
 		storagetest.Run(t, func(t *testing.T) storage.Store {
