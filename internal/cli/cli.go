@@ -128,6 +128,8 @@ func commandTable(s *session) map[string]func() *command {
 		newOperatorKeyStatusCommand,
 		newOperatorRekeyCommand,
 		newOperatorGenerateRootCommand,
+		newOperatorBackupCommand,
+		newOperatorRestoreCommand,
 		newReadCommand,
 		newWriteCommand,
 		newDeleteCommand,

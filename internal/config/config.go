@@ -39,6 +39,9 @@ type Config struct {
 	// Seals are the seal stanzas (see Seal); none means Shamir's.
 	Seals []Seal
 
+	// Backup is the backup "local" stanza, nil when there is none.
+	Backup *Backup
+
 	// Telemetry is the telemetry stanza, or its defaults when there is none.
 	Telemetry Telemetry
 

@@ -58,6 +58,8 @@ func (d *decoder) file(name string, src []byte) error {
 			err = d.audits(it, key)
 		case lk == "seal":
 			err = d.seals(it, key)
+		case lk == "backup":
+			err = d.backups(it, key)
 		case topLevel[lk] != nil:
 			err = d.set(it, key, seen, func(v any) error { return topLevel[lk](d.cfg, v) })
 		case unsupportedTopLevel[lk]:

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tresorhq/tresor/internal/audit"
+	"github.com/tresorhq/tresor/internal/backup"
 	"github.com/tresorhq/tresor/internal/barrier"
 	"github.com/tresorhq/tresor/internal/cors"
 	"github.com/tresorhq/tresor/internal/identity"
@@ -112,6 +113,9 @@ type Core struct {
 
 	// cors is the cross-origin policy (nil: disabled); see CORS.
 	cors atomic.Pointer[cors.Policy]
+
+	// backups is the scheduled backups' scheduler, if configured.
+	backups atomic.Pointer[backup.Scheduler]
 }
 
 type clusterInfo struct {

@@ -104,6 +104,9 @@ func New(c Core, opts Options) http.Handler {
 		"sys/seal-status": a.handleSealStatus,
 		"sys/health":      a.handleHealth,
 		"sys/leader":      a.handleLeader,
+		// The body is a backup file, not JSON (sys_restore.go).
+		"sys/storage/restore":       a.handleRestore,
+		"sys/storage/restore-force": a.handleRestore,
 	}
 	return a
 }

@@ -45,6 +45,8 @@ type Server struct {
 	logger *slog.Logger
 	store  storage.Store
 	close  func() error // closes the storage
+	// stopBackups ends the scheduled backups (backup.go); nil without.
+	stopBackups context.CancelFunc
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -117,7 +119,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			return st.Commits, st.Writes
 		})
 	}
-	return &Server{Core: c, cfg: cfg, logger: logger, store: store, close: closeStore}, nil
+	srv := &Server{Core: c, cfg: cfg, logger: logger, store: store, close: closeStore}
+	if err := srv.startBackups(); err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	return srv, nil
 }
 
 // Backends is the table of mountable secrets engines and auth methods.
@@ -160,6 +167,10 @@ func openStorage(st *config.Storage) (storage.Store, func() error, error) {
 		db, err := postgres.Open(ctx, st.Config)
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
+		}
+		if ha := db.HAStore(); ha != nil {
+			// With ha_enabled the store is a storage.HABackend.
+			return ha, db.Close, nil
 		}
 		return db, db.Close, nil
 	}
@@ -304,6 +315,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, srv := range srvs {
 		errs = append(errs, srv.Shutdown(ctx))
+	}
+	if s.stopBackups != nil {
+		s.stopBackups()
 	}
 	s.Core.Shutdown()
 	errs = append(errs, s.close())

@@ -58,6 +58,7 @@ func New(c Core) *Backend {
 			logical.DeleteOperation: b.corsConfig},
 		"internal/ui/mounts": {logical.ReadOperation: b.uiMounts},
 		"host-info":          {logical.ReadOperation: b.hostInfo},
+		"storage/backup":     {logical.ReadOperation: b.storageBackup},
 	}
 	return b
 }
@@ -73,6 +74,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
 			// Since CVE-2024-8185 (OpenBao), unless a listener opens them.
 			"rekey/*", "rekey-recovery-key/*", "generate-root/*",
+			"storage/backup", "storage/restore", "storage/restore-force", "backups", "backups/*",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -121,6 +123,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.pprofProfile(ctx, withOp(req, op), strings.TrimPrefix(path, "pprof/"))
 	case sealOpsPath(path):
 		return b.sealOps(ctx, withOp(req, op), path)
+	case path == "backups" || strings.HasPrefix(path, "backups/"):
+		return b.backups(withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "backups"), "/"))
 	case path == "kv/move":
 		return b.kvMove(ctx, withOp(req, op))
 	case strings.HasPrefix(path, "quotas/"):

@@ -198,3 +198,12 @@ func (m *Metrics) RegisterStorageStats(stats func() (commits, writes uint64)) {
 			func() float64 { _, w := stats(); return float64(w) }),
 	)
 }
+
+// RegisterBackupAge exposes the age of the last scheduled backup that was
+// taken and verified, as vault_backup_last_success_age_seconds.
+func (m *Metrics) RegisterBackupAge(age func() time.Duration) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vault_backup_last_success_age_seconds",
+		Help: "Seconds since the last scheduled backup that was taken and verified (since start if none was).",
+	}, func() float64 { return age().Seconds() }))
+}

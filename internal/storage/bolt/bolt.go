@@ -189,3 +189,22 @@ func (e *lockedError) Error() string {
 }
 
 func (e *lockedError) Unwrap() error { return ErrLocked }
+
+var _ storage.Viewer = (*Store)(nil)
+
+// View implements storage.Viewer with one bbolt read transaction; writers
+// are not blocked.
+func (s *Store) View(ctx context.Context, fn func(r storage.Reader) error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		return fn(txReader{b: tx.Bucket(bucket)})
+	})
+}
+
+// txReader reads inside one bbolt read transaction.
+type txReader struct{ b *bbolt.Bucket }
+
+func (r txReader) Get(_ context.Context, key string) (*storage.Entry, error) { return get(r.b, key) }
+
+func (r txReader) List(_ context.Context, prefix string) ([]string, error) {
+	return list(r.b, prefix), nil
+}

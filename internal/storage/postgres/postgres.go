@@ -7,13 +7,21 @@
 //	  connection_url = "postgres://vault:secret@db:5432/vault?sslmode=disable"
 //	  table          = "vault_kv_store"   # default
 //	  max_parallel   = "128"              # default: the pool's connection cap
+//	  ha_enabled     = "true"             # default false: see HALock
+//	  ha_table       = "vault_ha_locks"   # default
 //	}
 //
 // Open takes that stanza's attributes. As in Vault, a non-empty
 // VAULT_PG_CONNECTION_URL environment variable overrides connection_url.
-// High availability (ha_enabled = "true") is not implemented and is refused
-// with ErrHAUnsupported rather than silently ignored; other attributes
-// Vault knows, such as max_idle_connections, are accepted and ignored.
+// Other attributes Vault knows, such as max_idle_connections, are accepted
+// and ignored. With ha_enabled, HAStore gives the store as a
+// storage.HABackend that elects one active node among the servers sharing
+// the database through a lock row (ha.go).
+//
+// Get answers repeated reads, found or not, from a bounded in-memory cache
+// that the store's own writes keep current (cache.go). It assumes this
+// process is the table's only writer; under HA the core calls Purge when
+// the node becomes active and when it loses the lock.
 //
 //	s, err := postgres.Open(ctx, stanza.Config)
 //	if err != nil {
@@ -58,10 +66,6 @@ import (
 // boolean. The error text names the attribute but never shows the URL.
 var ErrConfig = errors.New("storage/postgres: invalid configuration")
 
-// ErrHAUnsupported is returned by Open when ha_enabled is true: Tresor does
-// not implement HA locking on PostgreSQL.
-var ErrHAUnsupported = errors.New("storage/postgres: ha_enabled is not supported")
-
 // ErrTooManyConflicts is returned by Update when the transaction still
 // conflicted with concurrent ones after maxAttempts tries. None of its
 // writes were committed.
@@ -81,6 +85,9 @@ type Options struct {
 	// Getenv looks up environment variables; nil means os.Getenv. Tests
 	// set it to avoid touching the process environment.
 	Getenv func(string) string
+	// CacheEntries bounds the read cache (see Purge); 0 means the
+	// default (32,768 keys, 64 MiB of values), negative turns it off.
+	CacheEntries int
 }
 
 // Store is a storage.Store backed by one PostgreSQL table. It is safe for
@@ -88,6 +95,14 @@ type Options struct {
 type Store struct {
 	pool *pgxpool.Pool
 	q    queries
+	// ha is the lock table's SQL, nil unless ha_enabled.
+	ha *haQueries
+	// haPool serves the lock's queries on connections of its own, so a
+	// pool saturated with data queries cannot delay a renewal.
+	haPool  *pgxpool.Pool
+	haTimes haTimes
+	// cache is the read cache, nil when turned off.
+	cache *cache
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -111,14 +126,16 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 	if url == "" {
 		return nil, fmt.Errorf("%w: connection_url is required (or set %s)", ErrConfig, envConnectionURL)
 	}
+	ha := false
 	if v := conf["ha_enabled"]; v != "" {
-		ha, err := parse.Bool(v)
-		if err != nil {
+		var err error
+		if ha, err = parse.Bool(v); err != nil {
 			return nil, fmt.Errorf("%w: ha_enabled %q is not a boolean", ErrConfig, v)
 		}
-		if ha {
-			return nil, ErrHAUnsupported
-		}
+	}
+	haTable := conf["ha_table"]
+	if haTable == "" {
+		haTable = DefaultHATable
 	}
 	maxParallel := DefaultMaxParallel
 	if v := conf["max_parallel"]; v != "" {
@@ -145,10 +162,31 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 	if err != nil {
 		return nil, redact(fmt.Errorf("storage/postgres: open pool: %w", err), pw)
 	}
-	s := &Store{pool: pool, q: newQueries(table)}
+	s := &Store{pool: pool, q: newQueries(table), haTimes: defaultHATimes}
+	switch {
+	case opts.CacheEntries == 0:
+		s.cache = newCache(defaultCacheEntries, defaultCacheBytes)
+	case opts.CacheEntries > 0:
+		s.cache = newCache(opts.CacheEntries, defaultCacheBytes)
+	}
 	if err := s.ensureTable(ctx, table); err != nil {
 		pool.Close()
 		return nil, redact(err, pw)
+	}
+	if ha {
+		if err := s.ensureHATable(ctx, haTable); err != nil {
+			pool.Close()
+			return nil, redact(err, pw)
+		}
+		q := newHAQueries(haTable)
+		hc := pc.Copy()
+		hc.MaxConns = haPoolConns
+		hp, err := pgxpool.NewWithConfig(ctx, hc)
+		if err != nil {
+			pool.Close()
+			return nil, redact(fmt.Errorf("storage/postgres: open lock pool: %w", err), pw)
+		}
+		s.ha, s.haPool = &q, hp
 	}
 	return s, nil
 }
@@ -156,12 +194,44 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 // Close closes every connection. It waits for queries in flight.
 func (s *Store) Close() error {
 	s.pool.Close()
+	if s.haPool != nil {
+		s.haPool.Close()
+	}
 	return nil
 }
 
-// Get implements storage.Store.
+// Get implements storage.Store. It answers from the read cache when it
+// can (see Purge).
 func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
-	return s.q.get(ctx, s.pool, key)
+	if s.cache == nil {
+		return s.q.get(ctx, s.pool, key)
+	}
+	e, ok, gen := s.cache.get(key)
+	if ok {
+		if e == nil {
+			return nil, storage.ErrNotFound
+		}
+		return e, nil
+	}
+	e, err := s.q.get(ctx, s.pool, key)
+	switch {
+	case err == nil:
+		s.cache.fill(key, gen, e.Value, true)
+	case errors.Is(err, storage.ErrNotFound):
+		s.cache.fill(key, gen, nil, false)
+	}
+	return e, err
+}
+
+// Purge drops the whole read cache. The cache is only right while this
+// process is the table's only writer, so the HA core must call Purge when
+// this node becomes active (other nodes wrote while it was standby) and
+// when it loses the lock. A single server never needs it: the store's own
+// writes keep the cache current.
+func (s *Store) Purge() {
+	if s.cache != nil {
+		s.cache.purge()
+	}
 }
 
 // List implements storage.Store.
@@ -171,12 +241,24 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 
 // Put implements storage.Store. The entry is committed when Put returns.
 func (s *Store) Put(ctx context.Context, e *storage.Entry) error {
+	if s.cache == nil {
+		return s.q.put(ctx, s.pool, e)
+	}
+	s.cache.beginWrite()
+	s.cache.forget(e.Key)
+	defer s.cache.endWrite(e.Key)
 	return s.q.put(ctx, s.pool, e)
 }
 
 // Delete implements storage.Store. The deletion is committed when Delete
 // returns.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	if s.cache == nil {
+		return s.q.delete(ctx, s.pool, key)
+	}
+	s.cache.beginWrite()
+	s.cache.forget(key)
+	defer s.cache.endWrite(key)
 	return s.q.delete(ctx, s.pool, key)
 }
 

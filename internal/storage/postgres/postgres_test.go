@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tresorhq/tresor/internal/backup/backuptest"
 	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/storage/postgres/pgtest"
 	"github.com/tresorhq/tresor/internal/storage/storagetest"
@@ -42,6 +43,20 @@ func TestPostgres(t *testing.T) {
 	t.Run("ReusesExistingTable", func(t *testing.T) { testReusesExistingTable(t, srv) })
 	t.Run("ConnectionErrorsHidePassword", func(t *testing.T) { testConnectionErrors(t, srv) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, srv) })
+	t.Run("HA", func(t *testing.T) { testHA(t, srv) })
+	t.Run("Cache", func(t *testing.T) { testCache(t, srv) })
+	t.Run("BackupIsOneSnapshot", func(t *testing.T) { backuptest.CheckConsistentUnderWrites(t, open(t)) })
+	t.Run("CacheReadYourWrites", func(t *testing.T) { testCacheReadYourWrites(t, srv) })
+	t.Run("ConformanceUncached", func(t *testing.T) {
+		storagetest.Run(t, func(t *testing.T) storage.Store {
+			s, err := OpenWith(t.Context(), map[string]string{"connection_url": srv.URL, "table": fmt.Sprintf("kv_%d", tables.Add(1))}, Options{CacheEntries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
 }
 
 // connect opens a plain connection for inspecting the database.
@@ -179,7 +194,7 @@ func testConfig(t *testing.T, srv *pgtest.Server) {
 		wantErr error
 	}{
 		"no connection url":           {conf: map[string]string{}, wantErr: ErrConfig},
-		"ha enabled is refused":       {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "true"}, wantErr: ErrHAUnsupported},
+		"ha enabled is accepted":      {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "true", "table": "cfg_ha_on", "ha_table": "cfg_ha_locks"}},
 		"ha disabled is accepted":     {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "false", "table": "cfg_ha"}},
 		"ha not a boolean":            {conf: map[string]string{"connection_url": srv.URL, "ha_enabled": "maybe"}, wantErr: ErrConfig},
 		"max_parallel must be number": {conf: map[string]string{"connection_url": srv.URL, "max_parallel": "many"}, wantErr: ErrConfig},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,15 @@ const (
 // rather than lose a concurrent update; such failures (SQLSTATE 40001, and
 // deadlocks, 40P01) are retried with a fresh transaction.
 func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error {
+	var w *written
+	if s.cache != nil {
+		// Whatever fn writes, in any attempt, is forgotten before it is
+		// written and again once the transaction is over, committed or
+		// rolled back.
+		w = &written{cache: s.cache}
+		s.cache.beginWrite()
+		defer func() { s.cache.endWrite(w.keys...) }()
+	}
 	var err error
 	for attempt := range maxAttempts {
 		if attempt > 0 {
@@ -34,7 +44,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 				return fmt.Errorf("storage/postgres: update: %w", werr)
 			}
 		}
-		err = s.attempt(ctx, fn)
+		err = s.attempt(ctx, fn, w)
 		if !retryable(err) {
 			return err
 		}
@@ -43,14 +53,14 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 }
 
 // attempt runs fn once in its own transaction and commits it.
-func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error) error {
+func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error, w *written) error {
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 	if err != nil {
 		return fmt.Errorf("storage/postgres: begin: %w", err)
 	}
 	// Rollback after a successful Commit is a no-op.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(&tx{q: s.q, tx: ptx}); err != nil {
+	if err := fn(&tx{q: s.q, tx: ptx, w: w}); err != nil {
 		return err
 	}
 	if err := ptx.Commit(ctx); err != nil {
@@ -87,10 +97,29 @@ func wait(ctx context.Context, attempt int) error {
 	}
 }
 
-// tx is the storage.Tx handed to fn.
+// written records the keys an Update wrote, for the read cache.
+type written struct {
+	cache *cache
+	mu    sync.Mutex
+	keys  []string
+}
+
+func (w *written) add(key string) {
+	if w == nil {
+		return
+	}
+	w.cache.forget(key)
+	w.mu.Lock()
+	w.keys = append(w.keys, key)
+	w.mu.Unlock()
+}
+
+// tx is the storage.Tx handed to fn. Its reads bypass the read cache: they
+// must see the transaction's snapshot and its own writes.
 type tx struct {
 	q  queries
 	tx pgx.Tx
+	w  *written // nil without a cache
 }
 
 func (t *tx) Get(ctx context.Context, key string) (*storage.Entry, error) {
@@ -102,9 +131,28 @@ func (t *tx) List(ctx context.Context, prefix string) ([]string, error) {
 }
 
 func (t *tx) Put(ctx context.Context, e *storage.Entry) error {
+	t.w.add(e.Key)
 	return t.q.put(ctx, t.tx, e)
 }
 
 func (t *tx) Delete(ctx context.Context, key string) error {
+	t.w.add(key)
 	return t.q.delete(ctx, t.tx, key)
+}
+
+var _ storage.Viewer = (*Store)(nil)
+
+// View implements storage.Viewer with a REPEATABLE READ, READ ONLY
+// transaction: one snapshot for all of fn's reads, which never fails with a
+// serialization error and blocks no writer. Its reads bypass the cache.
+func (s *Store) View(ctx context.Context, fn func(r storage.Reader) error) error {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("storage/postgres: begin: %w", err)
+	}
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(&tx{q: s.q, tx: ptx}); err != nil {
+		return err
+	}
+	return ptx.Commit(ctx)
 }
