@@ -164,10 +164,10 @@ type Store struct {
 }
 
 var (
-	_ storage.Store       = (*Store)(nil)
-	_ storage.HABackend   = (*Store)(nil)
-	_ hraft.BatchingFSM   = (*fsm)(nil)
-	_ hraft.FSMSnapshot   = (*fsmSnapshot)(nil)
+	_ storage.Store     = (*Store)(nil)
+	_ storage.HABackend = (*Store)(nil)
+	_ hraft.BatchingFSM = (*fsm)(nil)
+	_ hraft.FSMSnapshot = (*fsmSnapshot)(nil)
 )
 
 // Open opens (or creates) the node's local state. It does not touch the
