@@ -422,3 +422,7 @@ func ReadChallenge(ctx context.Context, under storage.Store, id string, rootKey 
 	}
 	return ch.Nonce, nil
 }
+
+// PhysicalStorage is the store below the barrier (ciphertext), for the
+// sys/storage/raft/* endpoints.
+func (c *Core) PhysicalStorage() storage.Store { return c.cfg.Storage }

@@ -70,6 +70,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
 			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
+			"storage/raft/remove-peer", "storage/raft/autopilot/configuration",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -120,6 +121,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.kvMove(ctx, withOp(req, op))
 	case strings.HasPrefix(path, "quotas/"):
 		return b.quotas(ctx, withOp(req, op), strings.TrimPrefix(path, "quotas/"))
+	case strings.HasPrefix(path, "storage/raft/"):
+		return b.raft(ctx, withOp(req, op), strings.TrimPrefix(path, "storage/raft/"))
 	case path == "metrics":
 		return b.metrics(withOp(req, op))
 	case path == "locked-users":

@@ -65,6 +65,19 @@ func (s *Store) AddVoter(id, addr string) error {
 	return nil
 }
 
+// AddNonvoter adds a member that replicates but does not vote (a joining
+// node, promoted with AddVoter once it runs). Only on the leader.
+func (s *Store) AddNonvoter(id, addr string) error {
+	r := s.raft()
+	if r == nil {
+		return ErrNotStarted
+	}
+	if err := r.AddNonvoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, membershipTimeout).Error(); err != nil {
+		return fmt.Errorf("storage/raft: add %s: %w", id, err)
+	}
+	return nil
+}
+
 // RemovePeer removes a member. Only on the leader.
 func (s *Store) RemovePeer(id string) error {
 	r := s.raft()

@@ -36,6 +36,8 @@ type command struct {
 	Ops    []op    `json:"o,omitempty"`
 	// HA, when set, replaces the advertised value of the leader.
 	HA *haValue `json:"h,omitempty"`
+	// Autopilot, when set, replaces the autopilot configuration.
+	Autopilot *AutopilotConfig `json:"a,omitempty"`
 }
 
 type op struct {
@@ -212,6 +214,12 @@ func applyCommand(data, meta *bbolt.Bucket, c *command) error {
 	if c.HA != nil {
 		raw, _ := json.Marshal(c.HA)
 		if err := meta.Put(haKey, raw); err != nil {
+			return err
+		}
+	}
+	if c.Autopilot != nil {
+		raw, _ := json.Marshal(c.Autopilot)
+		if err := meta.Put(autopilotKey, raw); err != nil {
 			return err
 		}
 	}

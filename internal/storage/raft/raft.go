@@ -159,6 +159,7 @@ type Store struct {
 
 	reads readIndex
 	ha    haState
+	health health
 	// retryMu serialises Updates that conflicted once.
 	retryMu sync.Mutex
 }
@@ -209,6 +210,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.reads.s = s
 	s.ha.init()
+	s.health.failing = map[string]time.Time{}
 	return s, nil
 }
 
@@ -318,6 +320,7 @@ func (s *Store) Start(layer hraft.StreamLayer, bootstrap bool) error {
 	}
 	s.r, s.transport, s.stop = r, trans, make(chan struct{})
 	go s.ha.watch(r, s.stop)
+	go s.watchHealth(r, s.stop)
 	return nil
 }
 
