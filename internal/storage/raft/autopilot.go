@@ -293,6 +293,6 @@ func (s *Store) AutopilotState() (map[string]any, error) {
 	return map[string]any{
 		"healthy": healthyVoters == len(voters), "failure_tolerance": tolerance,
 		"optimistic_failure_tolerance": tolerance,
-		"servers": servers, "leader": string(leader), "voters": voters, "non_voters": nonVoters,
+		"servers":                      servers, "leader": string(leader), "voters": voters, "non_voters": nonVoters,
 	}, nil
 }

@@ -157,8 +157,8 @@ type Store struct {
 	transport *hraft.NetworkTransport
 	stop      chan struct{}
 
-	reads readIndex
-	ha    haState
+	reads  readIndex
+	ha     haState
 	health health
 	// retryMu serialises Updates that conflicted once.
 	retryMu sync.Mutex
