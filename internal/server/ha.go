@@ -134,6 +134,9 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 			case "/v1/sys/storage/raft/bootstrap/answer":
 				c.handleAnswer(w, r)
 				return
+			case "/v1/sys/storage/raft/snapshot", "/v1/sys/storage/raft/snapshot-force":
+				c.handleSnapshot(w, r, strings.HasSuffix(p, "-force"))
+				return
 			}
 			next.ServeHTTP(w, r)
 			return
@@ -667,4 +670,88 @@ func haWanted(st *config.Storage) bool {
 // X-Vault-Index is applied here (read-your-writes); false: forward it.
 func (c *cluster) serveStandbyRead(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 	return false
+}
+
+// authorize checks that the request's token has sudo (or root) and op's
+// capability on path, asking the core's own capabilities endpoint.
+func (c *cluster) authorize(r *http.Request, path, capability string) bool {
+	tok := r.Header.Get("X-Vault-Token")
+	if a := r.Header.Get("Authorization"); tok == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		tok = strings.TrimSpace(a[7:])
+	}
+	if tok == "" {
+		return false
+	}
+	resp, err := c.srv.Core.Handle(r.Context(), &logical.Request{
+		Operation: logical.UpdateOperation, Path: "sys/capabilities-self", ClientToken: tok,
+		Data: map[string]any{"paths": []any{path}}, Connection: &logical.Connection{RemoteAddr: r.RemoteAddr},
+	})
+	if err != nil || resp == nil {
+		return false
+	}
+	caps, _ := resp.Data["capabilities"].([]string)
+	var sudo, op bool
+	for _, cp := range caps {
+		switch cp {
+		case "root":
+			return true
+		case "sudo":
+			sudo = true
+		case capability:
+			op = true
+		}
+	}
+	return sudo && op
+}
+
+// handleSnapshot answers GET sys/storage/raft/snapshot (save) and POST
+// sys/storage/raft/snapshot[-force] (restore).
+func (c *cluster) handleSnapshot(w http.ResponseWriter, r *http.Request, force bool) {
+	if c.raft == nil {
+		writeErr(w, http.StatusBadRequest, "raft storage is not in use")
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && !force:
+		if !c.authorize(r, "sys/storage/raft/snapshot", "read") {
+			writeErr(w, http.StatusForbidden, "permission denied")
+			return
+		}
+		var buf bytes.Buffer
+		err := c.raft.SaveSnapshot(&buf, func(sums []byte) ([]byte, error) { return c.srv.Core.SealSnapshot(r.Context(), sums) })
+		if err != nil {
+			c.logger.Error("raft snapshot", "error", err)
+			writeErr(w, http.StatusInternalServerError, "taking the snapshot failed")
+			return
+		}
+		w.Header().Set("Content-Type", "application/gzip")
+		_, _ = w.Write(buf.Bytes())
+	case r.Method == http.MethodPost || r.Method == http.MethodPut:
+		path := "sys/storage/raft/snapshot"
+		if force {
+			path += "-force"
+		}
+		if !c.authorize(r, path, "update") {
+			writeErr(w, http.StatusForbidden, "permission denied")
+			return
+		}
+		var verify func(sums, sealed []byte) error
+		if !force {
+			verify = func(sums, sealed []byte) error { return c.srv.Core.VerifySnapshot(r.Context(), sums, sealed) }
+		}
+		err := c.raft.RestoreSnapshot(r.Body, verify)
+		switch {
+		case errors.Is(err, raftstore.ErrBadSnapshot), errors.Is(err, raftstore.ErrForeignSnapshot):
+			writeErr(w, http.StatusBadRequest, err.Error())
+			return
+		case err != nil:
+			c.logger.Error("raft snapshot restore", "error", err)
+			writeErr(w, http.StatusInternalServerError, "installing the snapshot failed")
+			return
+		}
+		c.srv.Core.AfterRestore(context.WithoutCancel(r.Context()), force)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeErr(w, http.StatusMethodNotAllowed, "unsupported operation")
+	}
 }

@@ -234,3 +234,90 @@ func TestRaftClusterFailover(t *testing.T) {
 		t.Fatalf("restarted node health = %d, want 429 (standby)", code)
 	}
 }
+
+// cliFails runs the CLI expecting failure and returns its combined output.
+func (p *proc) cliFails(token string, args ...string) string {
+	p.t.Helper()
+	cmd := exec.Command(tresorBin, args...)
+	cmd.Env = append(os.Environ(), "VAULT_ADDR=http://"+p.addr, "VAULT_TOKEN="+token)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		p.t.Fatalf("tresor %s succeeded, want failure:\n%s", strings.Join(args, " "), out)
+	}
+	return string(out)
+}
+
+// initSingle inits and unseals a one-node Raft cluster.
+func initSingle(t *testing.T, p *proc) (key, root string) {
+	t.Helper()
+	p.start()
+	var init struct {
+		Keys      []string `json:"unseal_keys_b64"`
+		RootToken string   `json:"root_token"`
+	}
+	if err := json.Unmarshal([]byte(p.cli("", "operator", "init", "-key-shares=1", "-key-threshold=1", "-format=json")), &init); err != nil {
+		t.Fatal(err)
+	}
+	p.cli("", "operator", "unseal", init.Keys[0])
+	if activeOf(t, []*proc{p}, 30*time.Second) == nil {
+		t.Fatalf("node not active:\n%s", p.logs)
+	}
+	return init.Keys[0], init.RootToken
+}
+
+// TestRaftSnapshotRestore: a snapshot saved on one cluster is refused by
+// another without -force, installed with it, and the second cluster then
+// unseals with the first one's key and serves its data. A tampered file
+// is refused and changes nothing.
+func TestRaftSnapshotRestore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers")
+	}
+	a, b := newRaftProc(t, "a1"), newRaftProc(t, "b1")
+	keyA, rootA := initSingle(t, a)
+	if err := a.client(rootA).Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.client(rootA).KVv2("secret").Put(context.Background(), "app", map[string]any{"v": "from-a"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(t.TempDir(), "a.snap")
+	a.cli(rootA, "operator", "raft", "snapshot", "save", snap)
+
+	// Same cluster: a restore without -force is accepted.
+	if _, err := a.client(rootA).KVv2("secret").Put(context.Background(), "app", map[string]any{"v": "later"}); err != nil {
+		t.Fatal(err)
+	}
+	a.cli(rootA, "operator", "raft", "snapshot", "restore", snap)
+	s, err := a.client(rootA).KVv2("secret").Get(context.Background(), "app")
+	if err != nil || s.Data["v"] != "from-a" {
+		t.Fatalf("after same-cluster restore: %v %v", s, err)
+	}
+
+	_, rootB := initSingle(t, b)
+	if out := b.cliFails(rootB, "operator", "raft", "snapshot", "restore", snap); !strings.Contains(out, "force") {
+		t.Fatalf("foreign snapshot without -force: %s", out)
+	}
+	raw, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.snap")
+	_ = os.WriteFile(bad, raw[:len(raw)/2], 0o600)
+	b.cliFails(rootB, "operator", "raft", "snapshot", "restore", "-force", bad)
+	if st, _ := b.client("").Sys().SealStatus(); st.Sealed {
+		t.Fatal("a refused snapshot sealed the server")
+	}
+	b.cli(rootB, "operator", "raft", "snapshot", "restore", "-force", snap)
+	if st, _ := b.client("").Sys().SealStatus(); !st.Sealed {
+		t.Fatal("after a forced restore the server should be sealed")
+	}
+	b.cli("", "operator", "unseal", keyA)
+	if activeOf(t, []*proc{b}, 30*time.Second) == nil {
+		t.Fatalf("b not active after unseal:\n%s", b.logs)
+	}
+	s, err = b.client(rootA).KVv2("secret").Get(context.Background(), "app")
+	if err != nil || s.Data["v"] != "from-a" {
+		t.Fatalf("b after restore: %v %v", s, err)
+	}
+}

@@ -1,9 +1,11 @@
 package raft
 
 import (
-	"bufio"
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,13 +101,19 @@ func (s *Store) LastContact() time.Time {
 	return time.Time{}
 }
 
-// Snapshot file format: a magic line, one JSON line of metadata, the state
-// file, and a SHA-256 of everything before it.
-const snapshotMagic = "TRESOR-RAFT-SNAPSHOT-1\n"
+// Snapshot file format, as Vault's (so its API client accepts it): a
+// gzip-compressed tar of meta.json, state.bin (the state file),
+// SHA256SUMS (of both) and SHA256SUMS.sealed, a MAC of SHA256SUMS made by
+// the caller with a key of its cluster, so a snapshot from another cluster
+// (or a tampered one) is told apart.
 
 // ErrBadSnapshot is returned by RestoreSnapshot for a file that is not a
 // complete, untampered snapshot.
-var ErrBadSnapshot = errors.New("storage/raft: snapshot is truncated, corrupt or not a Tresor raft snapshot")
+var ErrBadSnapshot = errors.New("storage/raft: snapshot is truncated, corrupt or not a raft snapshot")
+
+// ErrForeignSnapshot is returned by RestoreSnapshot when the snapshot's
+// seal does not verify (another cluster's snapshot: restore with force).
+var ErrForeignSnapshot = errors.New("storage/raft: snapshot was taken on another cluster or its signature does not match; use force to install it")
 
 type snapshotHeader struct {
 	Index uint64 `json:"index"`
@@ -113,8 +121,9 @@ type snapshotHeader struct {
 	Size  int64  `json:"size"`
 }
 
-// SaveSnapshot takes a Raft snapshot and writes it to w.
-func (s *Store) SaveSnapshot(w io.Writer) error {
+// SaveSnapshot takes a Raft snapshot and writes it to w; seal MACs the
+// checksum file.
+func (s *Store) SaveSnapshot(w io.Writer, seal func(sums []byte) ([]byte, error)) error {
 	r := s.raft()
 	if r == nil {
 		return ErrNotStarted
@@ -128,85 +137,109 @@ func (s *Store) SaveSnapshot(w io.Writer) error {
 		return fmt.Errorf("storage/raft: open snapshot: %w", err)
 	}
 	defer rc.Close()
-	h := sha256.New()
-	mw := io.MultiWriter(w, h)
-	hdr, _ := json.Marshal(snapshotHeader{Index: meta.Index, Term: meta.Term, Size: meta.Size})
-	if _, err := io.WriteString(mw, snapshotMagic+string(hdr)+"\n"); err != nil {
-		return err
-	}
-	n, err := io.Copy(mw, rc)
+	state, err := io.ReadAll(io.LimitReader(rc, maxSnapshotSize+1))
 	if err != nil {
 		return err
 	}
-	if n != meta.Size {
-		return fmt.Errorf("storage/raft: snapshot size %d, want %d", n, meta.Size)
+	if int64(len(state)) != meta.Size || len(state) > maxSnapshotSize {
+		return fmt.Errorf("storage/raft: snapshot size %d, want %d", len(state), meta.Size)
 	}
-	_, err = w.Write(h.Sum(nil))
-	return err
+	hdr, _ := json.Marshal(snapshotHeader{Index: meta.Index, Term: meta.Term, Size: meta.Size})
+	sums := checksums(hdr, state)
+	sealed, err := seal(sums)
+	if err != nil {
+		return err
+	}
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"meta.json", hdr}, {"state.bin", state}, {"SHA256SUMS", sums}, {"SHA256SUMS.sealed", sealed}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o600, Size: int64(len(f.data)), ModTime: time.Now()}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
 }
 
-// maxSnapshotHeader bounds the metadata line.
-const maxSnapshotHeader = 4096
+func checksums(meta, state []byte) []byte {
+	m, st := sha256.Sum256(meta), sha256.Sum256(state)
+	return []byte(hex.EncodeToString(m[:]) + "  meta.json\n" + hex.EncodeToString(st[:]) + "  state.bin\n")
+}
+
+// maxSnapshotSize bounds what a snapshot may hold in memory.
+const maxSnapshotSize = 1 << 30
 
 // RestoreSnapshot replaces the whole cluster's state with a snapshot read
-// from rd (checked completely before anything changes). Only on the leader.
-func (s *Store) RestoreSnapshot(rd io.Reader) error {
+// from rd, checked completely before anything changes. verify checks
+// SHA256SUMS.sealed; nil skips that (force). Only on the leader.
+func (s *Store) RestoreSnapshot(rd io.Reader, verify func(sums, sealed []byte) error) error {
 	r := s.raft()
 	if r == nil {
 		return ErrNotStarted
 	}
-	data, err := readSnapshot(rd)
+	state, sums, sealed, err := readSnapshot(rd)
 	if err != nil {
 		return err
 	}
-	if data, err = s.resetMeta(data); err != nil {
+	if verify != nil {
+		if err := verify(sums, sealed); err != nil {
+			return ErrForeignSnapshot
+		}
+	}
+	if state, err = s.resetMeta(state); err != nil {
 		return err
 	}
 	cf := r.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		return err
 	}
-	meta := &hraft.SnapshotMeta{Version: hraft.SnapshotVersionMax, Size: int64(len(data)),
+	meta := &hraft.SnapshotMeta{Version: hraft.SnapshotVersionMax, Size: int64(len(state)),
 		Configuration: cf.Configuration(), ConfigurationIndex: cf.Index()}
-	if err := r.Restore(meta, bytes.NewReader(data), 0); err != nil {
+	if err := r.Restore(meta, bytes.NewReader(state), 0); err != nil {
 		return fmt.Errorf("storage/raft: restore: %w", err)
 	}
 	return nil
 }
 
-// maxSnapshotSize bounds what RestoreSnapshot reads into memory.
-const maxSnapshotSize = 1 << 30
-
-func readSnapshot(rd io.Reader) ([]byte, error) {
-	br := bufio.NewReader(io.LimitReader(rd, maxSnapshotSize+maxSnapshotHeader+64))
-	h := sha256.New()
-	magic := make([]byte, len(snapshotMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapshotMagic {
-		return nil, ErrBadSnapshot
+func readSnapshot(rd io.Reader) (state, sums, sealed []byte, err error) {
+	gz, err := gzip.NewReader(io.LimitReader(rd, maxSnapshotSize+1<<20))
+	if err != nil {
+		return nil, nil, nil, ErrBadSnapshot
 	}
-	h.Write(magic)
-	line, err := br.ReadSlice('\n')
-	if err != nil || len(line) > maxSnapshotHeader {
-		return nil, ErrBadSnapshot
+	tr := tar.NewReader(gz)
+	files := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || h.Size < 0 || h.Size > maxSnapshotSize {
+			return nil, nil, nil, ErrBadSnapshot
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, h.Size))
+		if err != nil || int64(len(b)) != h.Size {
+			return nil, nil, nil, ErrBadSnapshot
+		}
+		files[h.Name] = b
 	}
-	h.Write(line)
+	if _, err := io.Copy(io.Discard, gz); err != nil { // checks the gzip trailer
+		return nil, nil, nil, ErrBadSnapshot
+	}
+	meta, state, sums, sealed := files["meta.json"], files["state.bin"], files["SHA256SUMS"], files["SHA256SUMS.sealed"]
 	var hdr snapshotHeader
-	if err := json.Unmarshal(line, &hdr); err != nil || hdr.Size <= 0 || hdr.Size > maxSnapshotSize {
-		return nil, ErrBadSnapshot
+	if json.Unmarshal(meta, &hdr) != nil || hdr.Size != int64(len(state)) || len(state) == 0 ||
+		!bytes.Equal(sums, checksums(meta, state)) || len(sealed) == 0 {
+		return nil, nil, nil, ErrBadSnapshot
 	}
-	data := make([]byte, hdr.Size)
-	if _, err := io.ReadFull(br, data); err != nil {
-		return nil, ErrBadSnapshot
-	}
-	h.Write(data)
-	sum := make([]byte, sha256.Size)
-	if _, err := io.ReadFull(br, sum); err != nil || !bytes.Equal(sum, h.Sum(nil)) {
-		return nil, ErrBadSnapshot
-	}
-	if n, _ := br.Read(make([]byte, 1)); n != 0 {
-		return nil, ErrBadSnapshot
-	}
-	return data, nil
+	return state, sums, sealed, nil
 }
 
 // resetMeta clears a restored state file's bookkeeping: its applied index

@@ -101,7 +101,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := a.SaveSnapshot(&buf); err != nil {
+	if err := a.SaveSnapshot(&buf, testSeal); err != nil {
 		t.Fatal(err)
 	}
 	b := newSingle(t)
@@ -117,14 +117,17 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		"empty":     nil,
 		"trailing":  append(append([]byte{}, good...), 'x'),
 	} {
-		if err := b.RestoreSnapshot(bytes.NewReader(bad)); !errors.Is(err, ErrBadSnapshot) {
+		if err := b.RestoreSnapshot(bytes.NewReader(bad), nil); !errors.Is(err, ErrBadSnapshot) {
 			t.Errorf("%s snapshot: %v, want ErrBadSnapshot", name, err)
 		}
 	}
 	if _, err := b.Get(ctxT(t), "other"); err != nil {
 		t.Fatalf("refused restore changed the data: %v", err)
 	}
-	if err := b.RestoreSnapshot(bytes.NewReader(good)); err != nil {
+	if err := b.RestoreSnapshot(bytes.NewReader(good), func([]byte, []byte) error { return errors.New("other cluster") }); !errors.Is(err, ErrForeignSnapshot) {
+		t.Fatalf("foreign snapshot without force: %v", err)
+	}
+	if err := b.RestoreSnapshot(bytes.NewReader(good), testVerify); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Get(ctxT(t), "other"); !errors.Is(err, storage.ErrNotFound) {
@@ -141,6 +144,15 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if e, err := b.Get(ctxT(t), "after"); err != nil || string(e.Value) != "x" {
 		t.Fatalf("after = %v, %v", e, err)
 	}
+}
+
+func testSeal(sums []byte) ([]byte, error) { return append([]byte("mac:"), sums...), nil }
+
+func testVerify(sums, sealed []byte) error {
+	if !bytes.Equal(sealed, append([]byte("mac:"), sums...)) {
+		return errors.New("bad mac")
+	}
+	return nil
 }
 
 func flipByte(b []byte, i int) []byte {
