@@ -3,6 +3,10 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -138,14 +142,14 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 				c.handleSnapshot(w, r, strings.HasSuffix(p, "-force"))
 				return
 			}
+			if c.raft != nil && standby == false && !c.srv.Core.Sealed() {
+				w = &indexWriter{ResponseWriter: w, c: c}
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		if forwarded || r.Header.Get(forwardedHeader) != "" {
 			writeErr(w, http.StatusServiceUnavailable, "node is not active")
-			return
-		}
-		if c.serveStandbyRead(w, r, next) {
 			return
 		}
 		c.forward(w, r, next)
@@ -666,11 +670,6 @@ func haWanted(st *config.Storage) bool {
 	return b
 }
 
-// serveStandbyRead serves a KV read on a standby when the client's
-// X-Vault-Index is applied here (read-your-writes); false: forward it.
-func (c *cluster) serveStandbyRead(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
-	return false
-}
 
 // authorize checks that the request's token has sudo (or root) and op's
 // capability on path, asking the core's own capabilities endpoint.
@@ -754,4 +753,46 @@ func (c *cluster) handleSnapshot(w http.ResponseWriter, r *http.Request, force b
 	default:
 		writeErr(w, http.StatusMethodNotAllowed, "unsupported operation")
 	}
+}
+
+// indexWriter adds X-Vault-Index to the active node's responses: the Raft
+// index this node has applied when the response starts, which covers the
+// request's own writes (a write returns after its local apply). The value
+// has the shape of Vault Enterprise's header (base64 of
+// "v1:<cluster>:<index>:0:<mac>"), so the Vault API client's RecordState,
+// RequireState and MergeReplicationStates handle it. The MAC is not a
+// security boundary: a forged index can only make a standby forward.
+type indexWriter struct {
+	http.ResponseWriter
+	c    *cluster
+	done bool
+}
+
+func (w *indexWriter) set() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.Header().Set("X-Vault-Index", encodeIndex(w.c.raft.AppliedIndex()))
+}
+
+func (w *indexWriter) WriteHeader(code int) { w.set(); w.ResponseWriter.WriteHeader(code) }
+func (w *indexWriter) Write(b []byte) (int, error) {
+	w.set()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets streaming responses through.
+func (w *indexWriter) Flush() {
+	w.set()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func encodeIndex(index uint64) string {
+	state := fmt.Sprintf("v1:tresor:%d:0", index)
+	m := hmac.New(sha256.New, []byte("tresor-x-vault-index"))
+	m.Write([]byte(state))
+	return base64.StdEncoding.EncodeToString([]byte(state + ":" + hex.EncodeToString(m.Sum(nil))))
 }

@@ -155,6 +155,24 @@ func TestRaftClusterFailover(t *testing.T) {
 		t.Fatalf("mount through a standby: %v", err)
 	}
 
+	// Writes answer with X-Vault-Index, also when forwarded by a standby,
+	// and the index grows.
+	var last uint64
+	for _, n := range []*proc{active, standby} {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+n.addr+"/v1/secret/data/idx", strings.NewReader(`{"data":{"v":"1"}}`))
+		req.Header.Set("X-Vault-Token", root)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		st, err := api.ParseReplicationState(resp.Header.Get("X-Vault-Index"), nil)
+		if err != nil || resp.StatusCode != http.StatusOK || st.LocalIndex <= last {
+			t.Fatalf("write through %s: status %d, X-Vault-Index %+v (previous %d), %v", n.addr, resp.StatusCode, st, last, err)
+		}
+		last = st.LocalIndex
+	}
+
 	// Writers write through the active node until it is killed; every
 	// acknowledged write is recorded.
 	const writers = 8
