@@ -5,10 +5,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -669,7 +669,6 @@ func haWanted(st *config.Storage) bool {
 	b, _ := strconv.ParseBool(st.Config["ha_enabled"])
 	return b
 }
-
 
 // authorize checks that the request's token has sudo (or root) and op's
 // capability on path, asking the core's own capabilities endpoint.
