@@ -16,12 +16,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/config"
@@ -44,6 +44,7 @@ type cluster struct {
 	apiAddr           string
 	disableForwarding bool
 	fwdTransport      *http.Transport
+	lastLeader        atomic.Pointer[string]
 
 	joinMu sync.Mutex
 	join   *pendingJoin
@@ -92,10 +93,14 @@ func newCluster(s *Server, cfg *config.Config, rs *raftstore.Store, logger *slog
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			cfg, err := p.clientConfig(alpnForward)
 			if err != nil {
-				return nil, err
+				return nil, &dialError{err}
 			}
-			d := &tls.Dialer{Config: cfg, NetDialer: &net.Dialer{Timeout: 5 * time.Second}}
-			return d.DialContext(ctx, "tcp", addr)
+			d := &tls.Dialer{Config: cfg, NetDialer: &net.Dialer{Timeout: 2 * time.Second}}
+			conn, err := d.DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return nil, &dialError{err}
+			}
+			return conn, nil
 		},
 		MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute, ResponseHeaderTimeout: 90 * time.Second,
 	}
@@ -158,36 +163,84 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 
 // forward sends r to the active node over the cluster port, or redirects
 // the client to the active node's api_addr when forwarding is disabled.
+// A request that could not be delivered (no active node known, the
+// connection to it refused) is retried against the newest active node for
+// up to leaderWait, so clients ride through a failover; one that was sent
+// and got no answer is not retried (it may have been applied).
 func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	ls, err := c.activeNode(r.Context())
-	if err != nil && !c.srv.Core.Standby() && !c.srv.Core.Sealed() {
-		next.ServeHTTP(w, r) // became active meanwhile
-		return
-	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxForwardBody))
 	if err != nil {
-		writeErr(w, http.StatusServiceUnavailable, "no active node in the cluster")
+		writeErr(w, http.StatusRequestEntityTooLarge, "request body too large")
 		return
 	}
-	if c.disableForwarding || ls.LeaderClusterAddress == "" {
-		target := strings.TrimSuffix(ls.LeaderAddress, "/") + r.URL.RequestURI()
-		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
-		return
-	}
-	host := hostPort(ls.LeaderClusterAddress)
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(&url.URL{Scheme: "https", Host: host})
-			pr.Out.Host = pr.In.Host
-			pr.Out.Header.Set(forwardedHeader, "1")
-		},
-		Transport: c.fwdTransport,
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	ctx, cancel := context.WithTimeout(r.Context(), leaderWait)
+	defer cancel()
+	for {
+		ls, err := c.activeNode(ctx)
+		if err != nil {
+			if !c.srv.Core.Standby() && !c.srv.Core.Sealed() {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				next.ServeHTTP(w, r) // became active meanwhile
+				return
+			}
+			writeErr(w, http.StatusServiceUnavailable, "no active node in the cluster")
+			return
+		}
+		if c.disableForwarding || ls.LeaderClusterAddress == "" {
+			target := strings.TrimSuffix(ls.LeaderAddress, "/") + r.URL.RequestURI()
+			http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+			return
+		}
+		host := hostPort(ls.LeaderClusterAddress)
+		if prev := c.lastLeader.Swap(&host); prev != nil && *prev != host {
+			c.fwdTransport.CloseIdleConnections()
+		}
+		out := r.Clone(r.Context())
+		out.URL = &url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+		out.RequestURI = ""
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		out.Header.Set(forwardedHeader, "1")
+		for _, h := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade"} {
+			out.Header.Del(h)
+		}
+		resp, err := c.fwdTransport.RoundTrip(out)
+		var de *dialError
+		if errors.As(err, &de) {
+			select {
+			case <-ctx.Done():
+				writeErr(w, http.StatusServiceUnavailable, "no active node in the cluster could be reached")
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
 			c.logger.Warn("forwarding to the active node failed", "error", err)
 			writeErr(w, http.StatusServiceUnavailable, "forwarding to the active node failed")
-		},
+			return
+		}
+		defer resp.Body.Close()
+		for k, vs := range resp.Header {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+		return
 	}
-	rp.ServeHTTP(w, r)
 }
+
+// maxForwardBody bounds a forwarded request's body (Vault's default
+// max_request_size); the active node applies its own limit.
+const maxForwardBody = 32 << 20
+
+// dialError marks a forwarding failure before the request was sent.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return "dial active node: " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
 
 // leaderWait bounds how long a standby waits to learn the active node (a
 // node that just started, or an election).
