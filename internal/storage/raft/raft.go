@@ -83,7 +83,7 @@ type Options struct {
 	// Logger receives Raft's warnings and errors.
 	Logger *slog.Logger
 
-	// fast shortens timeouts tenfold (tests of this package).
+	// fast shortens timeouts (tests of this package) (tests of this package).
 	fast bool
 }
 
@@ -265,7 +265,7 @@ func (s *Store) raftConfig() *hraft.Config {
 	c.ElectionTimeout *= time.Duration(m)
 	c.LeaderLeaseTimeout *= time.Duration(m)
 	if s.opts.fast {
-		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 50*time.Millisecond
+		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 400*time.Millisecond, 400*time.Millisecond, 200*time.Millisecond
 	}
 	c.SnapshotThreshold = 8192
 	if s.opts.SnapshotThreshold > 0 {

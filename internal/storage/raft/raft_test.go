@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -162,7 +163,7 @@ func flipByte(b []byte, i int) []byte {
 }
 
 // cluster starts n nodes: the first bootstraps, the others are added.
-func cluster(t *testing.T, n int) []*Store {
+func cluster(t testing.TB, n int) []*Store {
 	t.Helper()
 	nodes := make([]*Store, n)
 	for i := range n {
@@ -176,7 +177,25 @@ func cluster(t *testing.T, n int) []*Store {
 			waitLeader(t, nodes[0])
 			continue
 		}
-		if err := nodes[0].AddVoter(nodes[i].NodeID(), l.Addr().String()); err != nil {
+		// A busy machine can cost the leader its leadership; retry
+		// through whichever node leads.
+		var err error
+		for try := 0; try < 20; try++ {
+			for _, n := range nodes[:i] {
+				if n.IsLeader() {
+					if err = n.AddVoter(nodes[i].NodeID(), l.Addr().String()); err == nil {
+						break
+					}
+				}
+			}
+			if err == nil && nodes[i].raft() != nil {
+				if conf, cerr := nodes[0].Configuration(); cerr == nil && len(conf.Servers) == i+1 {
+					break
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -185,6 +204,18 @@ func cluster(t *testing.T, n int) []*Store {
 
 func TestThreeNodes(t *testing.T) {
 	nodes := cluster(t, 3)
+	// Put the leader first (a busy machine may have moved leadership).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if i := slices.IndexFunc(nodes, (*Store).IsLeader); i >= 0 {
+			nodes[0], nodes[i] = nodes[i], nodes[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no leader")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	leader := nodes[0]
 	lk, _ := leader.HALock("core/lock", "n1-addr")
 	lost, err := lk.Lock(ctxT(t))
@@ -212,7 +243,7 @@ func TestThreeNodes(t *testing.T) {
 		}
 	}
 	conf, err := leader.Configuration()
-	if err != nil || len(conf.Servers) != 3 || !conf.Servers[0].Leader {
+	if err != nil || len(conf.Servers) != 3 || !slices.ContainsFunc(conf.Servers, func(p Peer) bool { return p.Leader && p.NodeID == leader.NodeID() }) {
 		t.Fatalf("configuration: %+v %v", conf, err)
 	}
 
@@ -249,7 +280,7 @@ func TestThreeNodes(t *testing.T) {
 	if err := nl.Put(ctxT(t), &storage.Entry{Key: "c", Value: []byte("2")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := nl.RemovePeer("n1"); err != nil {
+	if err := nl.RemovePeer(leader.NodeID()); err != nil {
 		t.Fatal(err)
 	}
 	conf, _ = nl.Configuration()

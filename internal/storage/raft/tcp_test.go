@@ -17,7 +17,7 @@ func (l tcpLayer) Dial(addr hraft.ServerAddress, timeout time.Duration) (net.Con
 	return net.DialTimeout("tcp", string(addr), timeout)
 }
 
-func newLayer(t *testing.T) tcpLayer {
+func newLayer(t testing.TB) tcpLayer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,7 +27,7 @@ func newLayer(t *testing.T) tcpLayer {
 }
 
 // openNode opens a store in dir (a fresh temp dir when empty).
-func openNode(t *testing.T, dir, id string) *Store {
+func openNode(t testing.TB, dir, id string) *Store {
 	t.Helper()
 	if dir == "" {
 		dir = filepath.Join(t.TempDir(), id)
@@ -51,7 +51,7 @@ func newSingle(t *testing.T) *Store {
 	return s
 }
 
-func waitLeader(t *testing.T, s *Store) {
+func waitLeader(t testing.TB, s *Store) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !s.IsLeader() {
