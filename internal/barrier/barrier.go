@@ -139,6 +139,35 @@ func (b *Barrier) Unseal(ctx context.Context, rootKey []byte) error {
 	return nil
 }
 
+// Reload re-reads the keyring under the root key the barrier was unsealed
+// with, so a node that did not make a rotation (an HA standby) picks up the
+// new term. ErrSealed if sealed.
+func (b *Barrier) Reload(ctx context.Context) error {
+	b.mu.RLock()
+	cur := b.ring
+	b.mu.RUnlock()
+	if cur == nil {
+		return ErrSealed
+	}
+	e, err := b.under.Get(ctx, keyringKey)
+	if err != nil {
+		return fmt.Errorf("barrier: read keyring: %w", err)
+	}
+	ring, err := openKeyringWith(cur.root, e.Value)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ring == nil {
+		ring.wipe()
+		return ErrSealed
+	}
+	b.ring.wipe()
+	b.ring = ring
+	return nil
+}
+
 // Seal zeroes the data keys and forgets the keyring. Afterwards every Store
 // method, Rotate and KeyStatus return ErrSealed. Calls already past their
 // key lookup finish.

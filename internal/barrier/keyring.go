@@ -15,6 +15,10 @@ import (
 // encrypted under the root key (term 0) with this path as AAD.
 const keyringKey = "barrier/keyring"
 
+// KeyringKey is keyringKey, for a joining cluster node that receives the
+// stored keyring raw.
+const KeyringKey = keyringKey
+
 // reservedPrefix is the part of the key space the barrier keeps for itself.
 const reservedPrefix = "barrier/"
 
@@ -113,6 +117,11 @@ func openKeyring(rootKey, value []byte) (*keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRootKey, err)
 	}
+	return openKeyringWith(root, value)
+}
+
+// openKeyringWith is openKeyring with the root key's cipher.
+func openKeyringWith(root cipher.AEAD, value []byte) (*keyring, error) {
 	n, err := termOf(keyringKey, value)
 	if err == nil && n != rootTerm {
 		err = fmt.Errorf("keyring written under term %d, want %d: %w", n, rootTerm, ErrDecrypt)

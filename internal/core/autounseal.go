@@ -50,7 +50,13 @@ func (c *Core) unsealWith(ctx context.Context, rootKey []byte) error {
 		}
 		return fmt.Errorf("unseal barrier: %w", err)
 	}
-	if err := c.postUnseal(ctx); err != nil {
+	if c.cfg.HA != nil {
+		// Active or standby is the HA loop's to decide.
+		if err := c.unsealHA(ctx); err != nil {
+			c.barrier.Seal()
+			return err
+		}
+	} else if err := c.postUnseal(ctx); err != nil {
 		c.stopBackground()
 		c.barrier.Seal()
 		return fmt.Errorf("post-unseal setup: %w", err)

@@ -62,6 +62,9 @@ type Config struct {
 	// configuration: enabled at every unseal, never stored, not removable
 	// through the API.
 	DeclaredAudit []audit.DeviceConfig
+	// HA, when set, makes this core one node of an active/standby
+	// cluster (see HA).
+	HA *HA
 }
 
 // Core is the heart of the server. It is safe for concurrent use.
@@ -116,6 +119,13 @@ type Core struct {
 
 	// backups is the scheduled backups' scheduler, if configured.
 	backups atomic.Pointer[backup.Scheduler]
+	// HA (see ha.go): standby is held under state, standbyNow mirrors
+	// it; activeTime is when this node became active (UnixNano, 0 when
+	// not active); haRun is the running HA loop.
+	standby    bool
+	standbyNow atomic.Bool
+	activeTime atomic.Int64
+	haRun      *haRun
 }
 
 type clusterInfo struct {
@@ -326,11 +336,16 @@ func (c *Core) Seal(ctx context.Context, clientToken string) error {
 		c.state.RUnlock()
 		return nil
 	}
+	if c.standby {
+		c.state.RUnlock()
+		return &logical.Error{Kind: logical.KindInvalidRequest, Messages: []string{"cannot seal a standby node through the API; seal the active node or stop this process"}}
+	}
 	te, err := c.tokens.Lookup(ctx, clientToken)
 	c.state.RUnlock()
 	if err != nil || !te.IsRoot() {
 		return logical.ErrPermissionDenied
 	}
+	c.stopHA()
 	c.state.Lock()
 	defer c.state.Unlock()
 	c.sealLocked()
@@ -341,20 +356,13 @@ func (c *Core) sealLocked() {
 	if c.sealed {
 		return
 	}
-	c.stopBackground()
-	c.tokens.Stop()
-	c.leases.Stop()
-	c.closeBackends()
-	c.createdBefore.Add(c.tokens.Created())
-	if c.audit != nil {
-		_ = c.audit.Close()
-		c.audit, c.auditDevs, c.declared = nil, nil, nil
-	}
+	c.teardownLocked()
 	c.barrier.Seal()
 	c.rekey.Reset()
 	c.genRoot.Reset()
-	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
-	c.identity = nil
+	c.standby = false
+	c.standbyNow.Store(false)
+	c.activeTime.Store(0)
 	c.sealed = true
 	c.sealedNow.Store(true)
 	c.logger.Info("core sealed")
@@ -363,6 +371,7 @@ func (c *Core) sealLocked() {
 // Shutdown seals the core; used when the server stops.
 func (c *Core) Shutdown() {
 	c.stopAutoUnseal()
+	c.stopHA()
 	c.state.Lock()
 	defer c.state.Unlock()
 	c.sealLocked()

@@ -30,6 +30,9 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	if c.sealed {
 		return nil, logical.ErrSealed
 	}
+	if c.standby {
+		return nil, ErrStandby
+	}
 
 	if q := c.quotas.Take(req.Path, clientIP(req.Connection)); q.Applied {
 		if q.ResponseHeaders {

@@ -30,6 +30,8 @@ func (c *Core) SealStatus(ctx context.Context) (*seal.Status, error) {
 	st.Progress, st.Nonce = c.seal.Progress()
 	c.state.RLock()
 	st.Sealed = c.sealed
+	st.Standby = c.standby
+	st.HAEnabled = c.cfg.HA != nil
 	if !c.sealed {
 		st.ClusterName, st.ClusterID = c.cluster.Name, c.cluster.ID
 	}

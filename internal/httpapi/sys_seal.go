@@ -232,6 +232,10 @@ func (a *api) handleHealth(w http.ResponseWriter, r *http.Request, _ string) {
 		status = code("uninitcode", http.StatusNotImplemented)
 	case st.Sealed:
 		status = code("sealedcode", http.StatusServiceUnavailable)
+	case st.Standby:
+		if ok, _ := strconv.ParseBool(q.Get("standbyok")); !ok {
+			status = code("standbycode", http.StatusTooManyRequests)
+		}
 	}
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
@@ -242,7 +246,7 @@ func (a *api) handleHealth(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, status, map[string]any{
 		"initialized":                  st.Initialized,
 		"sealed":                       st.Sealed,
-		"standby":                      !st.Initialized || st.Sealed,
+		"standby":                      !st.Initialized || st.Sealed || st.Standby,
 		"performance_standby":          false,
 		"replication_performance_mode": "disabled",
 		"replication_dr_mode":          "disabled",
@@ -256,22 +260,35 @@ func (a *api) handleHealth(w http.ResponseWriter, r *http.Request, _ string) {
 	})
 }
 
-// handleLeader answers sys/leader. Until HA lands every server is alone.
+// leaderReporter is implemented by a core that can name the active node.
+type leaderReporter interface {
+	Leader(ctx context.Context) (*seal.LeaderStatus, error)
+}
+
+// handleLeader answers sys/leader.
 func (a *api) handleLeader(w http.ResponseWriter, r *http.Request, _ string) {
 	if r.Method != http.MethodGet {
 		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)
 		return
 	}
+	ls := &seal.LeaderStatus{}
+	if lr, ok := a.core.(leaderReporter); ok {
+		var err error
+		if ls, err = lr.Leader(r.Context()); err != nil {
+			respondError(w, a.logger, "", err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"ha_enabled":                          false,
-		"is_self":                             false,
-		"active_time":                         time.Time{}.Format(time.RFC3339),
-		"leader_address":                      "",
-		"leader_cluster_address":              "",
+		"ha_enabled":                          ls.HAEnabled,
+		"is_self":                             ls.IsSelf,
+		"active_time":                         ls.ActiveTime.Format(time.RFC3339Nano),
+		"leader_address":                      ls.LeaderAddress,
+		"leader_cluster_address":              ls.LeaderClusterAddress,
 		"performance_standby":                 false,
 		"performance_standby_last_remote_wal": 0,
-		"raft_committed_index":                0,
-		"raft_applied_index":                  0,
+		"raft_committed_index":                ls.RaftCommittedIndex,
+		"raft_applied_index":                  ls.RaftAppliedIndex,
 	})
 }
 

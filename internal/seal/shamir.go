@@ -91,7 +91,17 @@ type Status struct {
 	RecoverySeal bool
 	// Migration: a seal migration awaits its shares.
 	Migration bool
+	// Standby is set on an unsealed HA standby; HAEnabled when the node
+	// runs active/standby.
+	Standby, HAEnabled bool
 }
+
+// ConfigKey and RootKeyKey are the storage keys of the seal configuration
+// and the sealed root key (a joining cluster node receives them raw).
+const (
+	ConfigKey  = configKey
+	RootKeyKey = rootKeyKey
+)
 
 // Shamir is a seal whose unseal key is split with Shamir's secret sharing.
 // It is safe for concurrent use.

@@ -35,6 +35,7 @@ import (
 	"github.com/tresorhq/tresor/internal/storage/bolt"
 	"github.com/tresorhq/tresor/internal/storage/inmem"
 	"github.com/tresorhq/tresor/internal/storage/postgres"
+	raftstore "github.com/tresorhq/tresor/internal/storage/raft"
 	"github.com/tresorhq/tresor/internal/sys"
 )
 
@@ -51,6 +52,11 @@ type Server struct {
 	mu        sync.Mutex
 	listeners []net.Listener
 	servers   []*http.Server
+
+	// cluster is the HA side (cluster port, forwarding, Raft join); nil
+	// on a single node. See ha.go.
+	cluster *cluster
+	stopBg  context.CancelFunc
 }
 
 // Options are what a Server is built with besides its configuration.
@@ -59,6 +65,9 @@ type Options struct {
 	// Backends adds mountable types to the built-in ones (tests use it to
 	// mount engines of their own).
 	Backends map[string]logical.Factory
+	// DisableForwarding makes an HA standby redirect clients (307) to the
+	// active node's api_addr instead of forwarding their requests.
+	DisableForwarding bool
 }
 
 // New opens the storage cfg names and builds a sealed core over it.
@@ -81,6 +90,19 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	var forbidden []string
 	if cfg.Storage.Path != "" {
 		forbidden = append(forbidden, cfg.Storage.Path)
+	}
+	s := &Server{cfg: cfg, logger: logger, store: store, close: closeStore}
+	var ha *core.HA
+	if hb, ok := store.(storage.HABackend); ok && haWanted(cfg.Storage) {
+		rs, _ := store.(*raftstore.Store)
+		cl, err := newCluster(s, cfg, rs, logger)
+		if err != nil {
+			_ = closeStore()
+			return nil, err
+		}
+		cl.disableForwarding = opts.DisableForwarding
+		s.cluster = cl
+		ha = &core.HA{Backend: hb, APIAddr: cl.apiAddr, ClusterAddr: "https://" + cl.port.advertise, ClusterTLS: cl.onClusterTLS}
 	}
 	var declared []audit.DeviceConfig
 	for _, a := range cfg.Audit {
@@ -108,8 +130,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Backends:           backends,
 		DefaultLeaseTTL:    cfg.DefaultLeaseTTL,
 		MaxLeaseTTL:        cfg.MaxLeaseTTL,
+		HA:                 ha,
 	})
 	if err != nil {
+		if s.cluster != nil {
+			s.cluster.close()
+		}
 		_ = closeStore()
 		return nil, err
 	}
@@ -119,12 +145,26 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			return st.Commits, st.Writes
 		})
 	}
-	srv := &Server{Core: c, cfg: cfg, logger: logger, store: store, close: closeStore}
-	if err := srv.startBackups(); err != nil {
+	s.Core = c
+	if err := s.startBackups(); err != nil {
+		if s.cluster != nil {
+			s.cluster.close()
+		}
 		_ = closeStore()
 		return nil, err
 	}
-	return srv, nil
+	if s.cluster != nil && s.cluster.raft != nil {
+		targets, err := raftstore.ParseRetryJoin(cfg.Storage.Config)
+		if err != nil {
+			s.cluster.close()
+			_ = closeStore()
+			return nil, err
+		}
+		var bg context.Context
+		bg, s.stopBg = context.WithCancel(context.Background())
+		go s.cluster.retryJoin(bg, targets)
+	}
+	return s, nil
 }
 
 // Backends is the table of mountable secrets engines and auth methods.
@@ -161,6 +201,19 @@ func openStorage(st *config.Storage) (storage.Store, func() error, error) {
 			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
 		}
 		return db, db.Close, nil
+	case "raft":
+		opts, err := raftstore.ParseOptions(st.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := raftstore.ParseRetryJoin(st.Config); err != nil {
+			return nil, nil, err
+		}
+		db, err := raftstore.Open(opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage %q: %w", st.Type, err)
+		}
+		return db, db.Close, nil
 	case "postgresql":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -174,7 +227,7 @@ func openStorage(st *config.Storage) (storage.Store, func() error, error) {
 		}
 		return db, db.Close, nil
 	}
-	return nil, nil, fmt.Errorf("storage type %q is not supported (supported: file, bolt, inmem, postgresql)", st.Type)
+	return nil, nil, fmt.Errorf("storage type %q is not supported (supported: file, bolt, inmem, postgresql, raft)", st.Type)
 }
 
 // Listen binds every configured listener. It fails without side effects
@@ -182,6 +235,10 @@ func openStorage(st *config.Storage) (storage.Store, func() error, error) {
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cluster != nil && len(s.listeners) == 0 {
+		fwd := s.cluster.handler(s.apiHandler(config.Listener{}), true)
+		s.cluster.port.serve(fwd)
+	}
 	for _, lc := range s.cfg.Listeners {
 		ln, srv, err := s.listen(lc)
 		if err != nil {
@@ -199,13 +256,7 @@ func (s *Server) Listen() error {
 
 func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) {
 	srv := &http.Server{
-		Handler: httpapi.New(s.Core, httpapi.Options{
-			MaxRequestSize: lc.MaxRequestSize, Logger: s.logger, Metrics: s.Core.Metrics(),
-			UnauthenticatedMetrics:      lc.UnauthenticatedMetricsAccess,
-			UnauthenticatedRekey:        lc.UnauthedRekey,
-			UnauthenticatedGenerateRoot: lc.UnauthedGenerateRoot,
-			CORS:                        s.Core.CORS, CustomHeaders: lc.CustomResponseHeaders,
-		}),
+		Handler:           s.apiHandler(lc),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A body must arrive within Vault's default max_request_duration,
 		// so a slow client cannot hold a connection open for ever.
@@ -228,6 +279,26 @@ func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) 
 		ln = tls.NewListener(ln, tc)
 	}
 	return ln, srv, nil
+}
+
+// apiHandler is the /v1 API for listener lc, behind the HA layer on a
+// cluster node.
+func (s *Server) apiHandler(lc config.Listener) http.Handler {
+	var c httpapi.Core = s.Core
+	if s.cluster != nil {
+		c = haCore{Core: s.Core, c: s.cluster}
+	}
+	h := httpapi.New(c, httpapi.Options{
+		MaxRequestSize: lc.MaxRequestSize, Logger: s.logger, Metrics: s.Core.Metrics(),
+		UnauthenticatedMetrics:      lc.UnauthenticatedMetricsAccess,
+		UnauthenticatedRekey:        lc.UnauthedRekey,
+		UnauthenticatedGenerateRoot: lc.UnauthedGenerateRoot,
+		CORS:                        s.Core.CORS, CustomHeaders: lc.CustomResponseHeaders,
+	})
+	if s.cluster != nil {
+		return s.cluster.handler(h, false)
+	}
+	return h
 }
 
 var tlsVersions = map[string]uint16{
@@ -319,7 +390,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.stopBackups != nil {
 		s.stopBackups()
 	}
+	if s.stopBg != nil {
+		s.stopBg()
+	}
 	s.Core.Shutdown()
+	if s.cluster != nil {
+		s.cluster.close()
+	}
 	errs = append(errs, s.close())
 	return errors.Join(errs...)
 }

@@ -75,6 +75,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			// Since CVE-2024-8185 (OpenBao), unless a listener opens them.
 			"rekey/*", "rekey-recovery-key/*", "generate-root/*",
 			"storage/backup", "storage/restore", "storage/restore-force", "backups", "backups/*",
+			"storage/raft/remove-peer", "storage/raft/autopilot/configuration",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",
@@ -129,6 +130,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.kvMove(ctx, withOp(req, op))
 	case strings.HasPrefix(path, "quotas/"):
 		return b.quotas(ctx, withOp(req, op), strings.TrimPrefix(path, "quotas/"))
+	case strings.HasPrefix(path, "storage/raft/"):
+		return b.raft(ctx, withOp(req, op), strings.TrimPrefix(path, "storage/raft/"))
 	case path == "metrics":
 		return b.metrics(withOp(req, op))
 	case path == "locked-users":

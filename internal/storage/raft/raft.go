@@ -1,0 +1,715 @@
+// Package raft is a storage.Store replicated with the Raft consensus
+// protocol (github.com/hashicorp/raft): Tresor's integrated storage for a
+// cluster of nodes, as Vault's storage "raft".
+//
+// Each node keeps three things under its data directory: the Raft log and
+// stable state (raft.db, raft-boltdb), Raft snapshots (snapshots/), and the
+// state machine, a bbolt file (fsm.db) holding the replicated key/value
+// data. The data is what the barrier above wrote: ciphertext only.
+//
+// Lifecycle: Open reads the local state (so a sealed node can read its seal
+// configuration); Start joins the node to the network through a
+// raft.StreamLayer (the server's cluster port), bootstrapping a new one-node
+// cluster when asked. Before Start, writes fail with ErrNotStarted.
+//
+// Writes. Put, Delete and Update return only after their log entry is
+// committed by a quorum and applied to the local state machine. Group commit
+// comes from Raft itself: concurrent Apply calls are gathered by the leader
+// into one log append (one fsync) of up to MaxAppendEntries entries, and the
+// state machine applies each committed batch in one bbolt transaction
+// (ApplyBatch). Update is optimistic: fn runs against the local state, and
+// the log entry carries a hash of everything fn read; the state machine
+// applies the writes only if those reads are unchanged, else Update runs fn
+// again. Only the leader accepts writes (ErrNotLeader elsewhere).
+//
+// Reads. On the leader, Get and List are linearizable by the read-index
+// method: a read waits for a VerifyLeader round (a heartbeat acknowledged by
+// a quorum) that started after the read arrived, then reads the local state,
+// which holds every entry acknowledged to a writer (Apply returns after the
+// local apply) and, after a leader change, every entry of earlier terms (the
+// HA lock runs a Raft barrier before reporting leadership). A deposed leader
+// cannot complete that round, so it cannot serve a stale value. Concurrent
+// reads share one round. We chose this over a leader lease because it does
+// not depend on bounded clock drift. On a follower, reads return the local
+// applied state, which may lag: callers bound it with WaitIndex (standby
+// reads with X-Vault-Index).
+//
+// HA: the Store is a storage.HABackend; the lock is held by the Raft leader.
+package raft
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	hraft "github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	"github.com/tresorhq/tresor/internal/storage"
+)
+
+// ErrNotStarted is returned by writes before Start.
+var ErrNotStarted = errors.New("storage/raft: raft is not running on this node (unseal it or join a cluster first)")
+
+// ErrNotLeader is returned by writes on a node that is not the leader.
+var ErrNotLeader = errors.New("storage/raft: node is not the raft leader")
+
+// Options configure Open. They mirror Vault's storage "raft" stanza.
+type Options struct {
+	// Path is the data directory (created 0700 if missing).
+	Path string
+	// NodeID names this node in the cluster; default: the contents of
+	// Path/node-id, created with a random ID on first start.
+	NodeID string
+	// PerformanceMultiplier scales Raft's timeouts (1 is the fastest
+	// failover, 1-2 s elections on a LAN). Zero means 1.
+	PerformanceMultiplier int
+	// SnapshotThreshold is how many log entries trigger a snapshot; zero
+	// means 8192 as Vault.
+	SnapshotThreshold uint64
+	// TrailingLogs is how many entries are kept after a snapshot; zero
+	// means 10240 as Vault.
+	TrailingLogs uint64
+	// Logger receives Raft's warnings and errors.
+	Logger *slog.Logger
+
+	// fast shortens timeouts (tests of this package) (tests of this package).
+	fast bool
+}
+
+// ParseOptions reads a storage "raft" stanza's attributes.
+func ParseOptions(cfg map[string]string) (Options, error) {
+	o := Options{Path: cfg["path"], NodeID: cfg["node_id"]}
+	if o.Path == "" {
+		return o, errors.New(`storage "raft": path is required`)
+	}
+	for _, kv := range []struct {
+		key string
+		dst *uint64
+	}{{"snapshot_threshold", &o.SnapshotThreshold}, {"trailing_logs", &o.TrailingLogs}} {
+		if s := cfg[kv.key]; s != "" {
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				return o, fmt.Errorf(`storage "raft": %s: not a positive integer`, kv.key)
+			}
+			*kv.dst = n
+		}
+	}
+	if s := cfg["performance_multiplier"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 10 {
+			return o, errors.New(`storage "raft": performance_multiplier: want an integer from 0 to 10`)
+		}
+		o.PerformanceMultiplier = n
+	}
+	return o, nil
+}
+
+// RetryJoin is one retry_join stanza.
+type RetryJoin struct {
+	LeaderAPIAddr        string `json:"leader_api_addr"`
+	LeaderCACertFile     string `json:"leader_ca_cert_file"`
+	LeaderClientCertFile string `json:"leader_client_cert_file"`
+	LeaderClientKeyFile  string `json:"leader_client_key_file"`
+	LeaderTLSServerName  string `json:"leader_tls_servername"`
+}
+
+// ParseRetryJoin decodes the stanza's retry_join blocks (JSON-encoded by
+// the config package).
+func ParseRetryJoin(cfg map[string]string) ([]RetryJoin, error) {
+	s := cfg["retry_join"]
+	if s == "" {
+		return nil, nil
+	}
+	var out []RetryJoin
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, errors.New(`storage "raft": retry_join: malformed block`)
+	}
+	for i, rj := range out {
+		if rj.LeaderAPIAddr == "" {
+			return nil, fmt.Errorf(`storage "raft": retry_join %d: leader_api_addr is required`, i+1)
+		}
+	}
+	return out, nil
+}
+
+// Store is a Raft-replicated storage.Store. It is safe for concurrent use.
+type Store struct {
+	opts   Options
+	nodeID string
+	fsm    *fsm
+	logs   *raftboltdb.BoltStore
+	snaps  *hraft.FileSnapshotStore
+	hlog   hclog.Logger
+
+	mu        sync.RWMutex
+	r         *hraft.Raft
+	transport *hraft.NetworkTransport
+	stop      chan struct{}
+
+	reads  readIndex
+	ha     haState
+	health health
+	// retryMu serialises Updates that conflicted once.
+	retryMu sync.Mutex
+}
+
+var (
+	_ storage.Store     = (*Store)(nil)
+	_ storage.HABackend = (*Store)(nil)
+	_ hraft.BatchingFSM = (*fsm)(nil)
+	_ hraft.FSMSnapshot = (*fsmSnapshot)(nil)
+)
+
+// Open opens (or creates) the node's local state. It does not touch the
+// network.
+func Open(opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("storage/raft: path is required")
+	}
+	if err := os.MkdirAll(opts.Path, 0o700); err != nil {
+		return nil, fmt.Errorf("storage/raft: %w", err)
+	}
+	id, err := nodeID(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: opts, nodeID: id}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s.hlog = hclog.New(&hclog.LoggerOptions{
+		Name: "raft", Level: hclog.Warn,
+		Output: slogWriter{logger},
+	})
+	if s.fsm, err = openFSM(filepath.Join(opts.Path, "fsm.db")); err != nil {
+		return nil, err
+	}
+	s.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(opts.Path, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true}})
+	if err != nil {
+		_ = s.fsm.close()
+		return nil, fmt.Errorf("storage/raft: open log: %w", err)
+	}
+	s.snaps, err = hraft.NewFileSnapshotStoreWithLogger(opts.Path, 2, s.hlog)
+	if err != nil {
+		_ = s.logs.Close()
+		_ = s.fsm.close()
+		return nil, fmt.Errorf("storage/raft: open snapshots: %w", err)
+	}
+	s.reads.s = s
+	s.ha.init()
+	s.health.failing = map[string]time.Time{}
+	return s, nil
+}
+
+// nodeID is the configured ID, else the one kept in Path/node-id.
+func nodeID(opts Options) (string, error) {
+	if opts.NodeID != "" {
+		return opts.NodeID, nil
+	}
+	p := filepath.Join(opts.Path, "node-id")
+	b, err := os.ReadFile(p)
+	if err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	id := "node-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := os.WriteFile(p, []byte(id), 0o600); err != nil {
+		return "", fmt.Errorf("storage/raft: write node id: %w", err)
+	}
+	return id, nil
+}
+
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn(string(p), "component", "raft")
+	return len(p), nil
+}
+
+// NodeID is this node's ID in the cluster.
+func (s *Store) NodeID() string { return s.nodeID }
+
+// HasState reports whether this node has ever been part of a cluster
+// (bootstrapped or joined and replicated to).
+func (s *Store) HasState() (bool, error) {
+	return hraft.HasExistingState(s.logs, s.logs, s.snaps)
+}
+
+// Started reports whether Start has run.
+func (s *Store) Started() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.r != nil
+}
+
+func (s *Store) raftConfig() *hraft.Config {
+	c := hraft.DefaultConfig()
+	m := s.opts.PerformanceMultiplier
+	if m <= 0 {
+		m = 1
+	}
+	c.LocalID = hraft.ServerID(s.nodeID)
+	c.HeartbeatTimeout *= time.Duration(m)
+	c.ElectionTimeout *= time.Duration(m)
+	c.LeaderLeaseTimeout *= time.Duration(m)
+	if s.opts.fast {
+		c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 400*time.Millisecond, 400*time.Millisecond, 200*time.Millisecond
+	}
+	c.SnapshotThreshold = 8192
+	if s.opts.SnapshotThreshold > 0 {
+		c.SnapshotThreshold = s.opts.SnapshotThreshold
+	}
+	c.TrailingLogs = 10240
+	if s.opts.TrailingLogs > 0 {
+		c.TrailingLogs = s.opts.TrailingLogs
+	}
+	c.SnapshotInterval = 2 * time.Minute
+	// The state machine is persistent: entries it already holds are
+	// skipped by their index, so there is no need to restore the last
+	// snapshot over it at start.
+	c.NoSnapshotRestoreOnStart = true
+	c.MaxAppendEntries = 256
+	c.Logger = s.hlog
+	return c
+}
+
+// Start runs Raft over layer, whose Addr is this node's cluster address as
+// the others reach it. With bootstrap set and no existing state, it makes
+// a new cluster of this one node. Start on a started store does nothing.
+func (s *Store) Start(layer hraft.StreamLayer, bootstrap bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r != nil {
+		return nil
+	}
+	trans := hraft.NewNetworkTransportWithConfig(&hraft.NetworkTransportConfig{
+		Stream: layer, MaxPool: 3, Timeout: 10 * time.Second, Logger: s.hlog,
+	})
+	cfg := s.raftConfig()
+	if bootstrap {
+		has, err := s.HasState()
+		if err != nil {
+			return err
+		}
+		if !has {
+			conf := hraft.Configuration{Servers: []hraft.Server{{
+				Suffrage: hraft.Voter, ID: cfg.LocalID, Address: trans.LocalAddr(),
+			}}}
+			if err := hraft.BootstrapCluster(cfg, s.logs, s.logs, s.snaps, trans, conf); err != nil {
+				_ = trans.Close()
+				return fmt.Errorf("storage/raft: bootstrap: %w", err)
+			}
+		}
+	}
+	r, err := hraft.NewRaft(cfg, s.fsm, s.logs, s.logs, s.snaps, trans)
+	if err != nil {
+		_ = trans.Close()
+		return fmt.Errorf("storage/raft: start: %w", err)
+	}
+	s.r, s.transport, s.stop = r, trans, make(chan struct{})
+	go s.ha.watch(r, s.stop)
+	go s.watchHealth(r, s.stop)
+	return nil
+}
+
+// Close stops Raft (if started) and closes the local files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	r, t := s.r, s.transport
+	s.r = nil
+	if s.stop != nil {
+		close(s.stop)
+		s.stop = nil
+	}
+	s.mu.Unlock()
+	var errs []error
+	if r != nil {
+		errs = append(errs, r.Shutdown().Error())
+		if t != nil {
+			errs = append(errs, t.Close())
+		}
+	}
+	errs = append(errs, s.logs.Close(), s.fsm.close())
+	return errors.Join(errs...)
+}
+
+func (s *Store) raft() *hraft.Raft {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.r
+}
+
+// IsLeader reports whether this node is the Raft leader now.
+func (s *Store) IsLeader() bool {
+	r := s.raft()
+	return r != nil && r.State() == hraft.Leader
+}
+
+// AppliedIndex is the index of the last log entry applied to the local
+// state machine.
+func (s *Store) AppliedIndex() uint64 { return s.fsm.appliedIndex() }
+
+// CommitIndex is the latest index this node knows committed (0 before
+// Start).
+func (s *Store) CommitIndex() uint64 {
+	if r := s.raft(); r != nil {
+		return r.CommitIndex()
+	}
+	return 0
+}
+
+// WaitIndex waits until the local state machine has applied index, or ctx
+// ends (then it returns ctx.Err()).
+func (s *Store) WaitIndex(ctx context.Context, index uint64) error {
+	f := s.fsm
+	if f.appliedIndex() >= index {
+		return nil
+	}
+	stop := context.AfterFunc(ctx, func() {
+		f.appliedMu.Lock()
+		f.appliedCond.Broadcast()
+		f.appliedMu.Unlock()
+	})
+	defer stop()
+	f.appliedMu.Lock()
+	defer f.appliedMu.Unlock()
+	for f.applied < index {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f.appliedCond.Wait()
+	}
+	return nil
+}
+
+// beforeRead makes a read on the leader linearizable (see the package doc);
+// elsewhere it does nothing.
+func (s *Store) beforeRead(ctx context.Context) error {
+	r := s.raft()
+	if r == nil || r.State() != hraft.Leader {
+		return nil
+	}
+	return s.reads.wait(ctx, r)
+}
+
+// Get implements storage.Store.
+func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
+	if err := s.beforeRead(ctx); err != nil {
+		return nil, err
+	}
+	var out *storage.Entry
+	err := s.fsm.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(dataBucket).Get([]byte(key))
+		if v == nil {
+			return storage.ErrNotFound
+		}
+		out = &storage.Entry{Key: key, Value: append([]byte{}, v...)}
+		return nil
+	})
+	return out, err
+}
+
+// List implements storage.Store.
+func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	if err := s.beforeRead(ctx); err != nil {
+		return nil, err
+	}
+	var out []string
+	err := s.fsm.view(func(tx *bbolt.Tx) error {
+		out = listBucket(tx.Bucket(dataBucket), prefix)
+		return nil
+	})
+	return out, err
+}
+
+// Put implements storage.Store.
+func (s *Store) Put(ctx context.Context, e *storage.Entry) error {
+	if e.Key == "" {
+		return errors.New("storage/raft: empty key")
+	}
+	return s.apply(ctx, &command{Ops: []op{{Key: e.Key, Value: e.Value}}})
+}
+
+// Delete implements storage.Store.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.apply(ctx, &command{Ops: []op{{Key: key, Delete: true}}})
+}
+
+// maxConflicts bounds how often Update reruns fn after conflicts.
+const maxConflicts = 1000
+
+// Update implements storage.Store (optimistically: see the package doc).
+func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error {
+	for i := range maxConflicts {
+		if i == 1 {
+			// Contended: retries queue one at a time instead of
+			// conflicting with each other again.
+			s.retryMu.Lock()
+			defer s.retryMu.Unlock()
+		}
+		t := &tx{s: s, writes: map[string]*op{}, seen: map[string]bool{}}
+		var fnErr error
+		err := s.fsm.view(func(btx *bbolt.Tx) error {
+			t.data = btx.Bucket(dataBucket)
+			fnErr = fn(t)
+			t.data = nil
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if fnErr != nil {
+			return fnErr
+		}
+		if len(t.order) == 0 {
+			return nil
+		}
+		c := &command{Checks: t.checks}
+		for _, k := range t.order {
+			c.Ops = append(c.Ops, *t.writes[k])
+		}
+		err = s.apply(ctx, c)
+		if errors.Is(err, errConflict) {
+			continue
+		}
+		return err
+	}
+	return errors.New("storage/raft: transaction kept conflicting with concurrent writes")
+}
+
+// applyTimeout bounds how long a write waits to be enqueued.
+const applyTimeout = 30 * time.Second
+
+func (s *Store) apply(ctx context.Context, c *command) error {
+	r := s.raft()
+	if r == nil {
+		return ErrNotStarted
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	f := r.Apply(data, applyTimeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, hraft.ErrNotLeader) || errors.Is(err, hraft.ErrLeadershipLost) {
+			return fmt.Errorf("%w: %w", ErrNotLeader, err)
+		}
+		return fmt.Errorf("storage/raft: apply: %w", err)
+	}
+	if err, ok := f.Response().(error); ok && err != nil {
+		return err
+	}
+	return nil
+}
+
+// tx is the view fn gets inside Update: reads from a bolt read transaction
+// plus its own pending writes, each first read recorded as a check.
+type tx struct {
+	s      *Store
+	data   *bbolt.Bucket
+	writes map[string]*op
+	order  []string
+	seen   map[string]bool
+	checks []check
+}
+
+func (t *tx) note(key string, list bool) {
+	id := key
+	if list {
+		id = "\x00list\x00" + key
+	}
+	if t.seen[id] {
+		return
+	}
+	t.seen[id] = true
+	t.checks = append(t.checks, check{Key: key, List: list, Sum: checkSum(t.data, key, list)})
+}
+
+func (t *tx) Get(_ context.Context, key string) (*storage.Entry, error) {
+	if w, ok := t.writes[key]; ok {
+		if w.Delete {
+			return nil, storage.ErrNotFound
+		}
+		return &storage.Entry{Key: key, Value: append([]byte{}, w.Value...)}, nil
+	}
+	if t.data == nil {
+		return nil, errors.New("storage/raft: transaction used after Update returned")
+	}
+	t.note(key, false)
+	v := t.data.Get([]byte(key))
+	if v == nil {
+		return nil, storage.ErrNotFound
+	}
+	return &storage.Entry{Key: key, Value: append([]byte{}, v...)}, nil
+}
+
+func (t *tx) List(_ context.Context, prefix string) ([]string, error) {
+	if t.data == nil {
+		return nil, errors.New("storage/raft: transaction used after Update returned")
+	}
+	t.note(prefix, true)
+	names := listBucket(t.data, prefix)
+	if len(t.writes) == 0 {
+		return names, nil
+	}
+	// Merge pending writes: rebuild the listing from a set of keys.
+	set := map[string]bool{}
+	for _, n := range names {
+		set[n] = true
+	}
+	for k, w := range t.writes {
+		if len(k) <= len(prefix) || k[:len(prefix)] != prefix {
+			continue
+		}
+		rest := k[len(prefix):]
+		name := rest
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == '/' {
+				name = rest[:i+1]
+				break
+			}
+		}
+		if w.Delete {
+			if name == rest && set[name] {
+				delete(set, name)
+			}
+			continue
+		}
+		set[name] = true
+	}
+	// A folder whose every key was deleted in this transaction would
+	// still be listed; recheck folders against the merged view.
+	out := make([]string, 0, len(set))
+	for n := range set {
+		if n[len(n)-1] == '/' && !t.folderLive(prefix+n) {
+			continue
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// folderLive reports whether any key below folder survives the pending
+// writes.
+func (t *tx) folderLive(folder string) bool {
+	for k, w := range t.writes {
+		if !w.Delete && len(k) > len(folder) && k[:len(folder)] == folder {
+			return true
+		}
+	}
+	c := t.data.Cursor()
+	p := []byte(folder)
+	for k, _ := c.Seek(p); k != nil && len(k) >= len(p) && string(k[:len(p)]) == folder; k, _ = c.Next() {
+		if w, ok := t.writes[string(k)]; !ok || !w.Delete {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *tx) Put(_ context.Context, e *storage.Entry) error {
+	if e.Key == "" {
+		return errors.New("storage/raft: empty key")
+	}
+	t.set(e.Key, &op{Key: e.Key, Value: append([]byte{}, e.Value...)})
+	return nil
+}
+
+func (t *tx) Delete(_ context.Context, key string) error {
+	t.set(key, &op{Key: key, Delete: true})
+	return nil
+}
+
+func (t *tx) set(key string, o *op) {
+	if _, ok := t.writes[key]; !ok {
+		t.order = append(t.order, key)
+	}
+	t.writes[key] = o
+}
+
+// readIndex batches leader verification: every read waits for a
+// VerifyLeader round that started after it arrived; reads arriving while a
+// round runs share the next one.
+type readIndex struct {
+	s    *Store
+	mu   sync.Mutex
+	next *round // not yet started; joined by new reads
+	busy bool   // a round is running
+}
+
+type round struct {
+	done chan struct{}
+	err  error
+}
+
+func (ri *readIndex) wait(ctx context.Context, r *hraft.Raft) error {
+	ri.mu.Lock()
+	if ri.next == nil {
+		ri.next = &round{done: make(chan struct{})}
+	}
+	rd := ri.next
+	if !ri.busy {
+		ri.busy = true
+		ri.next = nil
+		go ri.run(r, rd)
+	}
+	ri.mu.Unlock()
+	select {
+	case <-rd.done:
+		if rd.err != nil {
+			return fmt.Errorf("%w: %w", ErrNotLeader, rd.err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (ri *readIndex) run(r *hraft.Raft, rd *round) {
+	for rd != nil {
+		rd.err = r.VerifyLeader().Error()
+		close(rd.done)
+		ri.mu.Lock()
+		rd = ri.next
+		ri.next = nil
+		if rd == nil {
+			ri.busy = false
+		}
+		ri.mu.Unlock()
+	}
+}
+
+// WaitLeader waits until the cluster has a leader this node knows of, or
+// ctx ends.
+func (s *Store) WaitLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if r := s.raft(); r != nil {
+			if addr, _ := r.LeaderWithID(); addr != "" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
