@@ -179,6 +179,7 @@ func commandTable(s *session) map[string]hcli.CommandFactory {
 		newPolicyListCommand,
 		newPolicyDeleteCommand,
 		newPolicyFmtCommand,
+		newPolicyExplainCommand,
 		newTokenCommand,
 		newTokenCreateCommand,
 		newTokenLookupCommand,
