@@ -224,7 +224,25 @@ type metricsPage struct {
 	Version     string
 	ClusterName string
 	StorageType string
+	Requests    int64
+	MeanMillis  string
+	Leases      string
 	Rows        []kvPair
+}
+
+// metricName is a metric's name with its labels, as Prometheus writes it.
+func metricName(m map[string]any) string {
+	name := str(m["Name"])
+	labels, _ := m["Labels"].(map[string]any)
+	if len(labels) == 0 {
+		return name
+	}
+	var parts []string
+	for k, v := range labels {
+		parts = append(parts, k+"="+fmt.Sprint(v))
+	}
+	sort.Strings(parts)
+	return name + "{" + strings.Join(parts, ",") + "}"
 }
 
 // opsMetrics summarises seal state and the server's counters and gauges.
@@ -244,17 +262,36 @@ func (c *rc) opsMetrics() error {
 		return err
 	}
 	var snap struct {
-		Gauges   []map[string]any `json:"Gauges"`
-		Counters []map[string]any `json:"Counters"`
+		Gauges   []map[string]any
+		Counters []map[string]any
+		Samples  []map[string]any
 	}
-	if err := resp.DecodeJSON(&snap); err == nil {
-		for _, g := range snap.Gauges {
-			mp.Rows = append(mp.Rows, kvPair{Key: str(g["Name"]), Value: valueString(g["Value"])})
-		}
-		for _, m := range snap.Counters {
-			mp.Rows = append(mp.Rows, kvPair{Key: str(m["Name"]) + " (count)", Value: valueString(m["Count"])})
-		}
-		sort.Slice(mp.Rows, func(i, j int) bool { return mp.Rows[i].Key < mp.Rows[j].Key })
+	if err := resp.DecodeJSON(&snap); err != nil {
+		return err
 	}
+	var sum float64
+	for _, g := range snap.Gauges {
+		if str(g["Name"]) == "vault_expire_num_leases" {
+			mp.Leases = valueString(g["Value"])
+		}
+		mp.Rows = append(mp.Rows, kvPair{Key: metricName(g), Value: valueString(g["Value"])})
+	}
+	for _, m := range snap.Counters {
+		mp.Rows = append(mp.Rows, kvPair{Key: metricName(m), Value: valueString(m["Count"])})
+	}
+	for _, m := range snap.Samples {
+		n, _ := m["Count"].(float64)
+		total, _ := m["Sum"].(float64)
+		if str(m["Name"]) == "vault_core_handle_request" {
+			mp.Requests += int64(n)
+			sum += total
+		}
+		mean, _ := m["Mean"].(float64)
+		mp.Rows = append(mp.Rows, kvPair{Key: metricName(m), Value: fmt.Sprintf("%d observations, mean %.3f ms", int64(n), mean*1000)})
+	}
+	if mp.Requests > 0 {
+		mp.MeanMillis = fmt.Sprintf("%.3f", sum/float64(mp.Requests)*1000)
+	}
+	sort.Slice(mp.Rows, func(i, j int) bool { return mp.Rows[i].Key < mp.Rows[j].Key })
 	return c.ok("ops-metrics", "Metrics", mp)
 }

@@ -133,10 +133,16 @@ func (c *rc) loginPage() error {
 	if c.r.Method != http.MethodPost {
 		return c.ok("login", "Sign in", p)
 	}
-	p.Mount = strings.Trim(c.form("mount"), "/")
+	mount, okMount := cleanPath(c.form("mount"))
+	p.Mount = strings.TrimSuffix(mount, "/")
 	p.Username, p.RoleID = c.form("username"), c.form("role_id")
 	if p.Mount == "" {
 		p.Mount = p.Method
+	}
+	if _, okUser := cleanPath(p.Username); !okMount || !okUser || strings.Contains(p.Username, "/") {
+		p.Error = "The mount path or user name is not valid."
+		c.render(http.StatusBadRequest, "login", "Sign in", p)
+		return nil
 	}
 	cl, err := c.u.base.Clone()
 	if err != nil {
