@@ -180,6 +180,9 @@ type secretPage struct {
 	Destroyed bool
 	Custom    []kvPair
 	Raw       string
+	// Typed reports a value that is not a string (number, list, object),
+	// which only the JSON editor keeps as it is.
+	Typed bool
 }
 
 // kvBrowse lists a folder or shows a secret.
@@ -257,6 +260,11 @@ func (c *rc) readSecret(k kvMount, p string, version int) (*secretPage, error) {
 		}
 	}
 	sp.Pairs = pairs(data)
+	for _, v := range data {
+		if _, ok := v.(string); !ok {
+			sp.Typed = true
+		}
+	}
 	if data != nil {
 		raw, _ := json.MarshalIndent(data, "", "  ")
 		sp.Raw = string(raw)
@@ -355,6 +363,9 @@ func (c *rc) kvEdit() error {
 				}
 				if sp != nil {
 					ep.Rows, ep.JSON = sp.Pairs, sp.Raw
+					if sp.Typed {
+						ep.Mode = "json"
+					}
 					if k.V2 {
 						ep.CAS = strconv.Itoa(sp.Version)
 					}

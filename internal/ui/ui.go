@@ -289,6 +289,7 @@ type view struct {
 	CSRF     string
 	Flash    string
 	Nav      string
+	Page     string
 	Data     any
 }
 
@@ -299,7 +300,7 @@ func (c *rc) render(code int, name, title string, data any) {
 		panic("ui: no page " + name)
 	}
 	v := view{Title: title, SignedIn: c.sess.token != "", Name: c.sess.name, CSRF: c.sess.csrf, Data: data,
-		Flash: c.u.sessions.takeFlash(c.sess.id), Nav: navOf(name)}
+		Flash: c.u.sessions.takeFlash(c.sess.id), Nav: navOf(name), Page: name}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		c.u.logger.Error("ui: template", "page", name, "error", err)

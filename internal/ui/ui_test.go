@@ -219,6 +219,9 @@ func TestSecretsLifecycle(t *testing.T) {
 	code, body = b.post("/ui/kv/edit", url.Values{"mount": {"secret"}, "path": {"team/app/db"}, "cas": {"1"}, "mode": {"json"},
 		"json": {`{"user": "app", "password": "s3cret-two", "port": 5432}`}})
 	b.want(code, body, http.StatusOK, "version 2", "s3cret-two", "5432")
+	// A number is kept as a number: the editor opens in JSON mode.
+	code, body = b.get("/ui/kv/edit?mount=secret&path=team/app/db")
+	b.want(code, body, http.StatusOK, `value="json" checked`, `"port": 5432`)
 	code, body = b.post("/ui/kv/edit", url.Values{"mount": {"secret"}, "path": {"team/app/db"}, "cas": {"1"}, "mode": {"json"},
 		"json": {`{"user": "late"}`}})
 	b.want(code, body, http.StatusBadRequest, "Someone else changed this secret")
