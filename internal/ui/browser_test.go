@@ -220,6 +220,9 @@ path "sys/policies/acl/*" { capabilities = ["create", "read", "update", "list"] 
 	s.do("edit value", chromedp.Clear("#value0"), chromedp.SendKeys("#value0", "second-value"))
 	s.submit("save edit", "#edit-form button[type=submit]")
 	s.want("edited", "version 2")
+	s.open("/ui/kv/edit?mount=secret&path=app/web")
+	s.do("switch to JSON", chromedp.WaitVisible("#rows"), chromedp.WaitNotVisible("#json"),
+		chromedp.Click(`input[name=mode][value=json]`), chromedp.WaitVisible("#json"), chromedp.WaitNotVisible("#rows"))
 
 	// History, diff, rollback.
 	s.open("/ui/kv/history?mount=secret&path=app/web")
@@ -263,4 +266,17 @@ path "sys/policies/acl/*" { capabilities = ["create", "read", "update", "list"] 
 		t.Fatalf("marked line = %q, %v", line, err)
 	}
 	s.screenshot("policy-error")
+
+	// On a phone's width no page scrolls sideways.
+	s.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	for _, p := range []string{"/ui/kv?mount=secret&path=app/web", "/ui/kv/history?mount=secret&path=app/web",
+		"/ui/why?path=secret/data/app/prod&op=read", "/ui/kv/edit?mount=secret&path=app/web"} {
+		s.open(p)
+		over, err := chromedp.Run(s.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		if err != nil || over {
+			s.screenshot("failed-phone")
+			t.Errorf("%s is wider than a phone (%v)", p, err)
+		}
+	}
+	s.screenshot("phone")
 }

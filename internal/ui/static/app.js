@@ -50,3 +50,18 @@ document.addEventListener("submit", function (ev) {
   var msg = ev.target.getAttribute("data-confirm");
   if (msg && !window.confirm(msg)) ev.preventDefault();
 });
+// The secret editor shows the rows or the JSON, whichever is chosen (both
+// without JavaScript).
+function applyMode(form) {
+  var chosen = form.querySelector("input[name=mode]:checked");
+  if (!chosen) return;
+  form.querySelectorAll("[data-mode]").forEach(function (el) {
+    el.hidden = el.getAttribute("data-mode") !== chosen.value;
+  });
+}
+document.addEventListener("change", function (ev) {
+  if (ev.target.name === "mode" && ev.target.form) applyMode(ev.target.form);
+});
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form").forEach(applyMode);
+});
