@@ -183,6 +183,67 @@ type secretPage struct {
 	// Typed reports a value that is not a string (number, list, object),
 	// which only the JSON editor keeps as it is.
 	Typed bool
+	Can   actions
+}
+
+// actions are the buttons a secret's page offers: those the token's
+// policies allow (the server decides anyway).
+type actions struct {
+	Edit, History, Delete, Undelete, Destroy, Purge, Move bool
+}
+
+// capsOf returns the session token's capabilities on each path
+// (sys/capabilities-self). If the server will not say, every path reports
+// "root", so the page offers every action and the server decides.
+func (c *rc) capsOf(paths ...string) map[string]map[string]bool {
+	out := make(map[string]map[string]bool, len(paths))
+	sec, err := c.client.Logical().WriteWithContext(c.ctx, "sys/capabilities-self", map[string]any{"paths": paths})
+	for _, p := range paths {
+		set := map[string]bool{}
+		var list []any
+		if err == nil && sec != nil {
+			list, _ = sec.Data[p].([]any)
+		}
+		if err != nil || sec == nil {
+			set["root"] = true
+		}
+		for _, v := range list {
+			set[str(v)] = true
+		}
+		out[p] = set
+	}
+	return out
+}
+
+// has reports whether caps grants any of want (root grants everything).
+func has(caps map[string]bool, want ...string) bool {
+	if caps["root"] {
+		return true
+	}
+	for _, w := range want {
+		if caps[w] {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *rc) secretActions(k kvMount, p string) actions {
+	data, meta := k.dataPath(p), k.Mount+"/metadata/"+p
+	del, undel, destroy := k.Mount+"/delete/"+p, k.Mount+"/undelete/"+p, k.Mount+"/destroy/"+p
+	caps := c.capsOf(data, meta, del, undel, destroy, "sys/kv/move")
+	a := actions{
+		Edit:   has(caps[data], "create", "update"),
+		Delete: has(caps[data], "delete") || (k.V2 && has(caps[del], "update")),
+		Move:   has(caps["sys/kv/move"], "sudo") && has(caps["sys/kv/move"], "update"),
+	}
+	if k.V2 {
+		a.History = has(caps[meta], "read")
+		a.Undelete = has(caps[undel], "update")
+		a.Destroy = has(caps[destroy], "update")
+		a.Purge = has(caps[meta], "delete")
+	}
+	return a
 }
 
 // kvBrowse lists a folder or shows a secret.
@@ -282,7 +343,8 @@ func (c *rc) kvView(k kvMount, p string) error {
 		c.render(http.StatusNotFound, "error", "Not found", errorPage{Messages: []string{"There is no secret at " + k.Mount + "/" + p + "."}})
 		return nil
 	}
-	if k.V2 {
+	sp.Can = c.secretActions(k, p)
+	if k.V2 && sp.Can.History {
 		if md, err := c.metadata(k, p); err == nil && md != nil {
 			sp.Current = md.Current
 		}

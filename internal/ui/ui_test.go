@@ -306,6 +306,17 @@ path "secret/data/app/prod" { capabilities = ["deny"] }
 	code, body = b.post("/ui/login", url.Values{"method": {"userpass"}, "username": {"ana"}, "password": {"pw-ana-123"}})
 	b.want(code, body, http.StatusOK, "Signed in as userpass-ana")
 
+	// She sees the actions her policy allows, and only those.
+	if _, err := c.KVv2("secret").Put(context.Background(), "app/web", map[string]any{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	code, body = b.get("/ui/kv?mount=secret&path=app/web")
+	b.want(code, body, http.StatusOK, ">Edit</a>", ">History</a>")
+	for _, hidden := range []string{">Move</a>", "Destroy version", "Delete all versions"} {
+		if strings.Contains(body, hidden) {
+			t.Errorf("page offers %q, which her policy does not allow", hidden)
+		}
+	}
 	code, body = b.get("/ui/kv?mount=secret&path=app/prod")
 	b.want(code, body, http.StatusForbidden, "Not permitted", "secret/data/app/prod")
 	code, body = b.get("/ui/why?path=secret/data/app/prod&op=read")
