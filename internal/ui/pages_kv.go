@@ -413,8 +413,9 @@ type editPage struct {
 // kvEdit creates or edits a secret, as key/value rows or as JSON.
 func (c *rc) kvEdit() error {
 	return c.withMount(func(k kvMount, p string) error {
-		if strings.HasSuffix(p, "/") {
-			return c.badInput("A secret's path cannot end in \"/\".")
+		// A folder's path ("team/") starts a new secret's path below it.
+		if strings.HasSuffix(p, "/") && c.r.Method != http.MethodPost {
+			c.r.Form.Set("new", "1")
 		}
 		ep := editPage{kvCommon: common(k, p), Mode: "rows", New: c.r.FormValue("new") != ""}
 		if c.r.Method != http.MethodPost {
@@ -458,8 +459,8 @@ func (c *rc) kvEdit() error {
 			c.render(http.StatusBadRequest, "kv-edit", "Edit "+k.Mount+"/"+p, ep)
 			return nil
 		}
-		if p == "" {
-			return fail("Give the secret a path.")
+		if p == "" || strings.HasSuffix(p, "/") {
+			return fail("Give the secret a path that does not end in \"/\".")
 		}
 		data := map[string]any{}
 		if ep.Mode == "json" {

@@ -212,6 +212,11 @@ func TestSecretsLifecycle(t *testing.T) {
 	b.want(code, body, http.StatusOK, "Create secret")
 	code, body = b.get("/ui/kv/edit?mount=secret&path=&new=1")
 	b.want(code, body, http.StatusOK, "Create a secret")
+	// From a folder, the new secret's path starts with the folder's.
+	code, body = b.get("/ui/kv/edit?mount=secret&path=team/")
+	b.want(code, body, http.StatusOK, "Create a secret", `id="path" name="path" value="team/"`)
+	code, body = b.post("/ui/kv/edit", url.Values{"mount": {"secret"}, "path": {"team/"}, "new": {"1"}, "cas": {"0"}, "mode": {"rows"}, "key": {"a"}, "value": {"b"}})
+	b.want(code, body, http.StatusBadRequest, "does not end in", `id="path"`)
 	code, body = b.post("/ui/kv/edit", url.Values{"mount": {"secret"}, "path": {"team/app/db"}, "cas": {"0"}, "mode": {"rows"},
 		"key": {"user", "password", ""}, "value": {"app", "s3cret-one", ""}})
 	b.want(code, body, http.StatusOK, "Saved secret/team/app/db", "version 1", "s3cret-one", "Reveal")
