@@ -102,6 +102,11 @@ func TestDependencyRules(t *testing.T) {
 			},
 		},
 		{
+			"the web UI is an API client: no server package",
+			func(p string) bool { return under(p, "internal/ui") },
+			func(imp string) bool { return imp == "internal/version" },
+		},
+		{
 			"the agent is an API client: no server package, not even the CLI",
 			func(p string) bool { return under(p, "internal/agent") },
 			func(imp string) bool {

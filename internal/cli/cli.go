@@ -182,6 +182,7 @@ func commandTable(s *session) map[string]func() *command {
 		newPolicyListCommand,
 		newPolicyDeleteCommand,
 		newPolicyFmtCommand,
+		newPolicyExplainCommand,
 		newTokenCommand,
 		newTokenCreateCommand,
 		newTokenLookupCommand,

@@ -43,6 +43,19 @@ func (c *Core) TokenACL(ctx context.Context, id string) (*policy.ACL, error) {
 	return c.aclFor(ctx, te)
 }
 
+// TokenPolicies returns the policy names of a token ID, for
+// sys/policy/explain.
+func (c *Core) TokenPolicies(ctx context.Context, id string) ([]string, error) {
+	te, err := c.tokens.Lookup(ctx, id)
+	if errors.Is(err, token.ErrNotFound) {
+		return nil, logical.ErrPermissionDenied
+	}
+	if err != nil {
+		return nil, err
+	}
+	return te.Policies, nil
+}
+
 // AccessorACL compiles the ACL of the token with that accessor.
 func (c *Core) AccessorACL(ctx context.Context, accessor string) (*policy.ACL, error) {
 	te, err := c.tokens.LookupAccessor(ctx, accessor)

@@ -22,6 +22,11 @@ path "sys/capabilities-self" {
   capabilities = ["update"]
 }
 
+# Let a token ask which of its rules allows or denies a path, and why.
+path "sys/policy/explain-self" {
+  capabilities = ["update"]
+}
+
 # Let a token read its own identity entity.
 path "identity/entity/id/{{identity.entity.id}}" {
   capabilities = ["read"]

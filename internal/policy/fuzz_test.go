@@ -3,6 +3,8 @@ package policy
 import (
 	"reflect"
 	"testing"
+
+	"github.com/tresorhq/tresor/internal/logical"
 )
 
 // FuzzParse checks that Parse never panics and that String is a fixed
@@ -34,6 +36,39 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := NewACL(p); err != nil {
 			t.Fatalf("NewACL: %v", err)
+		}
+	})
+}
+
+// FuzzExplain: for any path and operation, Explain never panics and agrees
+// with the ACL's decision.
+func FuzzExplain(f *testing.F) {
+	f.Add("secret/a/b", "list")
+	f.Add("team/x/data/y", "create")
+	f.Add("", "read")
+	var pols []*Policy
+	for n, text := range testPolicies {
+		p, err := Parse(n, text)
+		if err != nil {
+			f.Fatal(err)
+		}
+		pols = append(pols, p)
+	}
+	acl, err := NewACL(pols...)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, path, op string) {
+		e, err := Explain(logical.Operation(op), path, pols...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := acl.Allowed(logical.Operation(op), path, nil, 0)
+		if d.Allowed != e.Allowed || d.Reason != e.Reason {
+			t.Fatalf("explain %v %q, Allowed %v %q", e.Allowed, e.Reason, d.Allowed, d.Reason)
+		}
+		if e.Rule != nil && !e.Allowed && e.Reason == ReasonNoRule {
+			t.Fatalf("a rule %+v but no rule matched", e.Rule)
 		}
 	})
 }

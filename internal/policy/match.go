@@ -104,12 +104,19 @@ func (a *ACL) longestPrefix(path string) (string, *Rule) {
 
 // nonExact returns the highest-priority glob or "+" rule matching path.
 func (a *ACL) nonExact(path string) *Rule {
+	c := a.bestNonExact(path)
+	return c.rule
+}
+
+// bestNonExact is nonExact with the pattern that won; its rule is nil when
+// nothing matches.
+func (a *ACL) bestNonExact(path string) candidate {
 	var best candidate
 	if pre, r := a.longestPrefix(path); r != nil {
 		best = candidate{first: len(pre), isPrefix: true, pattern: pre, rule: r}
 	}
 	if len(a.wild) == 0 {
-		return best.rule
+		return best
 	}
 	n := strings.Count(path, "/") + 1
 	first, _, _ := strings.Cut(path, "/")
@@ -121,5 +128,5 @@ func (a *ACL) nonExact(path string) *Rule {
 			}
 		}
 	}
-	return best.rule
+	return best
 }

@@ -107,6 +107,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		default:
 			cfg.Storage = &config.Storage{Type: "inmem"}
 		}
+		cfg.UI = true
 		cfg.Listeners = append([]config.Listener{{
 			Type: "tcp", Address: *devListen, TLSDisable: true, MaxRequestSize: config.DefaultMaxRequestSize,
 		}}, cfg.Listeners...)

@@ -265,6 +265,9 @@ func (s *Server) listen(lc config.Listener) (net.Listener, *http.Server, error) 
 		MaxHeaderBytes: 1 << 20,
 		ErrorLog:       slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
+	if s.cfg.UI {
+		srv.Handler = withUI(srv.Handler, s.logger)
+	}
 	ln, err := net.Listen("tcp", lc.Address)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listener %s: %w", lc.Address, err)

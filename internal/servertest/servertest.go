@@ -27,6 +27,8 @@ type Options struct {
 	Storage *config.Storage
 	// Backends adds mountable engine types (test engines).
 	Backends map[string]logical.Factory
+	// UI serves the web UI at /ui/, as ui = true does.
+	UI bool
 	// Listener, when set, replaces the plain-HTTP loopback listener's
 	// settings (its Address is always 127.0.0.1:0).
 	Listener *config.Listener
@@ -66,6 +68,7 @@ func New(t testing.TB, opts Options) *Server {
 		Seals:           opts.Seals,
 		DefaultLeaseTTL: config.DefaultLeaseTTL,
 		MaxLeaseTTL:     config.DefaultMaxLeaseTTL,
+		UI:              opts.UI,
 	}
 	srv, err := server.New(cfg, server.Options{Backends: opts.Backends})
 	if err != nil {

@@ -96,6 +96,8 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return b.mounts.handle(ctx, withOp(req, op), "", strings.TrimPrefix(strings.TrimPrefix(path, "mounts"), "/"))
 	case path == "auth" || strings.HasPrefix(path, "auth/"):
 		return b.mounts.handle(ctx, withOp(req, op), "auth/", strings.TrimPrefix(strings.TrimPrefix(path, "auth"), "/"))
+	case (path == "policy/explain" || path == "policy/explain-self") && op == logical.UpdateOperation:
+		return b.policies.explain(ctx, withOp(req, op), path == "policy/explain-self")
 	case path == "policy" || strings.HasPrefix(path, "policy/"):
 		return b.policies.handle(ctx, withOp(req, op), strings.TrimPrefix(strings.TrimPrefix(path, "policy"), "/"), true)
 	case path == "policies/acl" || strings.HasPrefix(path, "policies/acl/"):

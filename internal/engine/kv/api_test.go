@@ -337,3 +337,51 @@ func TestDefaultSecretMount(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSearchFilteredByACL: LIST ?recursive=true&filter=GLOB finds keys by
+// path across a mount, only those the caller may see, page by page.
+func TestSearchFilteredByACL(t *testing.T) {
+	s := servertest.New(t, servertest.Options{})
+	ctx := context.Background()
+	for _, p := range []string{"team/a/db-pass", "team/a/api", "team/b/db-pass", "db/root"} {
+		if _, err := s.Client.KVv2("secret").Put(ctx, p, map[string]any{"v": "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	search := func(c *api.Client, q map[string][]string) []string {
+		t.Helper()
+		q["list"], q["recursive"] = []string{"true"}, []string{"true"}
+		got, err := c.Logical().ReadWithData("secret/metadata/", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		if got != nil {
+			for _, k := range got.Data["keys"].([]any) {
+				keys = append(keys, k.(string))
+			}
+		}
+		return keys
+	}
+	if got := search(s.Client, map[string][]string{"filter": {"DB"}}); strings.Join(got, ",") != "db/root,team/a/db-pass,team/b/db-pass" {
+		t.Errorf("root search = %v", got)
+	}
+	if got := search(s.Client, map[string][]string{"filter": {"team/*/db*"}, "limit": {"1"}, "after": {"team/a/db-pass"}}); strings.Join(got, ",") != "team/b/db-pass" {
+		t.Errorf("second page = %v", got)
+	}
+	if err := s.Client.Sys().PutPolicy("team-a", `
+path "secret/metadata/team/a/*" { capabilities = ["list", "read"] }
+path "secret/metadata/" { capabilities = ["list"] }
+`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Client.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"team-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.Client.Clone()
+	c.SetToken(tok.Auth.ClientToken)
+	if got := search(c, map[string][]string{"filter": {"db"}}); strings.Join(got, ",") != "team/a/db-pass" {
+		t.Errorf("team-a search = %v; want only team/a/db-pass", got)
+	}
+}

@@ -83,3 +83,41 @@ func BenchmarkV2ReadSpread(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSearch compares a search (recursive LIST with a filter) with
+// the plain recursive LIST it is built on, over 5,000 secrets in 50
+// folders: the filter's cost is the glob per key, the walk is the same.
+func BenchmarkSearch(b *testing.B) {
+	kv, s := benchBackend(b)
+	ctx := context.Background()
+	for i := range 5000 {
+		req := &logical.Request{Operation: logical.UpdateOperation, Path: fmt.Sprintf("data/team-%d/svc-%d/db", i%50, i), Storage: s, Data: map[string]any{"data": benchSecret}}
+		if _, err := kv.HandleRequest(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ name, filter string }{
+		{"recursive-list", ""},
+		{"filter-contains", "svc-42"},
+		{"filter-glob", "team-4*/svc-*9/db"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			data := map[string]any{"recursive": true, "limit": 10000}
+			if tc.filter != "" {
+				data["filter"] = tc.filter
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := kv.HandleRequest(ctx, &logical.Request{Operation: logical.ListOperation, Path: "metadata/", Storage: s, Data: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkGlobMatch(b *testing.B) {
+	for b.Loop() {
+		globMatch("*team-4*/svc-*9/db*", "team-41/svc-3429/db")
+	}
+}

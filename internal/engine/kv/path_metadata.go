@@ -30,6 +30,7 @@ func (b *Backend) pathMetadata() *framework.Path {
 			"recursive":            {Type: framework.TypeBool, Description: "LIST: return every key below the prefix."},
 			"after":                {Type: framework.TypeString, Description: "LIST: start after this key."},
 			"limit":                {Type: framework.TypeInt, Description: "LIST: page size."},
+			"filter":               {Type: framework.TypeString, Description: "LIST with recursive: keep the keys matching this glob (* and ?; no wildcard means contains)."},
 		},
 		Operations: map[logical.Operation]framework.Handler{
 			logical.ReadOperation:   b.readMetadata,

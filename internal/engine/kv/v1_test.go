@@ -3,6 +3,7 @@ package kv
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -33,12 +34,14 @@ func TestV1(t *testing.T) {
 		kind logical.Kind
 		msg  string
 	}{
-		"read missing":   {logical.ReadOperation, "nope", nil, logical.KindNotFound, "Not Found"},
-		"list empty":     {logical.ListOperation, "nope/", nil, logical.KindNotFound, "Not Found"},
-		"empty write":    {logical.UpdateOperation, "x", map[string]any{}, logical.KindInvalidRequest, "missing data fields"},
-		"empty path":     {logical.UpdateOperation, "", map[string]any{"a": 1}, logical.KindNotFound, "unsupported path"},
-		"patch":          {logical.PatchOperation, "app/db", map[string]any{"a": 1}, logical.KindUnsupported, ""},
-		"bad list limit": {logical.ListOperation, "", map[string]any{"limit": "x"}, logical.KindInvalidRequest, `invalid value for field "limit": expected an integer`},
+		"read missing":             {logical.ReadOperation, "nope", nil, logical.KindNotFound, "Not Found"},
+		"list empty":               {logical.ListOperation, "nope/", nil, logical.KindNotFound, "Not Found"},
+		"empty write":              {logical.UpdateOperation, "x", map[string]any{}, logical.KindInvalidRequest, "missing data fields"},
+		"empty path":               {logical.UpdateOperation, "", map[string]any{"a": 1}, logical.KindNotFound, "unsupported path"},
+		"patch":                    {logical.PatchOperation, "app/db", map[string]any{"a": 1}, logical.KindUnsupported, ""},
+		"bad list limit":           {logical.ListOperation, "", map[string]any{"limit": "x"}, logical.KindInvalidRequest, `invalid value for field "limit": expected an integer`},
+		"filter without recursive": {logical.ListOperation, "", map[string]any{"filter": "a"}, logical.KindInvalidRequest, "filter needs recursive=true"},
+		"huge filter":              {logical.ListOperation, "", map[string]any{"recursive": "true", "filter": strings.Repeat("*", 300)}, logical.KindInvalidRequest, "filter is longer than 256 bytes"},
 	}
 	for name, tc := range errs {
 		_, err := h.do(tc.op, tc.path, tc.data)
@@ -81,6 +84,12 @@ func TestRecursiveList(t *testing.T) {
 			"huge limit is capped":  {"", map[string]any{"recursive": "true", "limit": "99999"}, `["a","a-b","a/b","a/c/d","b/x/y/z","c"]`},
 			"plain list":            {"", nil, `["a","a-b","a/","b/","c"]`},
 			"missing prefix":        {"zzz/", map[string]any{"recursive": "true"}, ""},
+			"search contains":       {"", map[string]any{"recursive": "true", "filter": "C"}, `["a/c/d","c"]`},
+			"search glob":           {"", map[string]any{"recursive": "true", "filter": "a/*"}, `["a/b","a/c/d"]`},
+			"search one char":       {"", map[string]any{"recursive": "true", "filter": "a?b"}, `["a-b","a/b"]`},
+			"search below a folder": {"a/", map[string]any{"recursive": "true", "filter": "*d"}, `["c/d"]`},
+			"search paged":          {"", map[string]any{"recursive": "true", "filter": "a*", "limit": "2", "after": "a-b"}, `["a/b","a/c/d"]`},
+			"search no match":       {"", map[string]any{"recursive": "true", "filter": "zz"}, ""},
 		}
 		for name, tc := range tests {
 			resp, err := h.do(logical.ListOperation, listPath+tc.prefix, tc.query)
