@@ -152,13 +152,22 @@ type Lock struct {
 
 // holding is one period of holding the lock.
 type holding struct {
+	s        *Store
 	lost     chan struct{}
 	lostOnce sync.Once
 	stop     chan struct{} // closed by Unlock
 	done     chan struct{} // closed when the renewer has exited
 }
 
-func (h *holding) markLost() { h.lostOnce.Do(func() { close(h.lost) }) }
+// markLost ends the holding: the read cache stops answering and is
+// dropped (another node may write from now on), then lost is closed.
+func (h *holding) markLost() {
+	h.lostOnce.Do(func() {
+		h.s.cacheOn.Store(false)
+		h.s.Purge()
+		close(h.lost)
+	})
+}
 
 var _ storage.Lock = (*Lock)(nil)
 
@@ -188,7 +197,11 @@ func (l *Lock) Lock(ctx context.Context) (<-chan struct{}, error) {
 		// A failed attempt (database briefly down) is retried like a
 		// busy lock: waiting for the database is a standby's job.
 		if err == nil && ok {
-			h := &holding{lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+			h := &holding{s: l.s, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+			// Only the holder writes: its cache starts empty and stays
+			// right through its own writes until the lock is lost.
+			l.s.Purge()
+			l.s.cacheOn.Store(true)
 			l.mu.Lock()
 			l.held = h
 			l.mu.Unlock()

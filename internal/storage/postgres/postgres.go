@@ -20,8 +20,8 @@
 //
 // Get answers repeated reads, found or not, from a bounded in-memory cache
 // that the store's own writes keep current (cache.go). It assumes this
-// process is the table's only writer; under HA the core calls Purge when
-// the node becomes active and when it loses the lock.
+// process is the table's only writer; under HA the cache answers only
+// while this node holds the lock, and starts empty each time it takes it.
 //
 //	s, err := postgres.Open(ctx, stanza.Config)
 //	if err != nil {
@@ -51,6 +51,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -101,8 +102,12 @@ type Store struct {
 	// pool saturated with data queries cannot delay a renewal.
 	haPool  *pgxpool.Pool
 	haTimes haTimes
-	// cache is the read cache, nil when turned off.
-	cache *cache
+	// cache is the read cache, nil when turned off. Under HA it answers
+	// reads only while this node holds the lock (cacheOn): other nodes
+	// write while it stands by, and a node that is not yet initialised
+	// must see another node's initialisation.
+	cache   *cache
+	cacheOn atomic.Bool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -188,6 +193,7 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 		}
 		s.ha, s.haPool = &q, hp
 	}
+	s.cacheOn.Store(!ha)
 	return s, nil
 }
 
@@ -203,7 +209,7 @@ func (s *Store) Close() error {
 // Get implements storage.Store. It answers from the read cache when it
 // can (see Purge).
 func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
-	if s.cache == nil {
+	if s.cache == nil || !s.cacheOn.Load() {
 		return s.q.get(ctx, s.pool, key)
 	}
 	e, ok, gen := s.cache.get(key)
