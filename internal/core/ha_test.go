@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -106,8 +107,10 @@ func TestActiveStandby(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := resp.Data["data"].(map[string]any)["v"]; v != "2" {
-		t.Fatalf("b reads v=%v, want 2", v)
+	var data map[string]any
+	raw, _ := json.Marshal(resp.Data["data"]) // a KV read passes its stored JSON through
+	if err := json.Unmarshal(raw, &data); err != nil || data["v"] != "2" {
+		t.Fatalf("b reads %s (%v), want v=2", raw, err)
 	}
 	if _, err := do(b, logical.ReadOperation, "sys/policies/acl/p", nil); err != nil {
 		t.Fatalf("policy written on a, read on b: %v", err)
