@@ -48,6 +48,15 @@
 // In JSON the same is {"audit": [{"file": {"to-stdout": {...}}}]}, or
 // without the list. Devices are kept in the order written.
 //
+// A seal stanza makes the server unseal itself; its attributes are kept as
+// strings for the seal to read. A second stanza with disabled = "true"
+// names the seal a migration moves away from:
+//
+//	seal "static" {
+//	  current_key_id = "2026-11"
+//	  current_key    = "file:///etc/tresor/unseal.key"
+//	}
+//
 // Load it, then check it is complete enough to start a server:
 //
 //	cfg, err := config.LoadFiles(paths...) // one per -config flag
@@ -66,7 +75,7 @@
 // (bare or quoted). Everything else is strict. An unknown key is an error
 // that names the file, line and column, so a typo never silently falls back
 // to a default. Keys that Vault knows but Tresor does not implement yet
-// (seal, ha_storage, plugin_directory, the metrics sinks of telemetry such as
+// (ha_storage, plugin_directory, the metrics sinks of telemetry such as
 // statsd_address, ...) are accepted and each adds an entry to
 // Config.Warnings instead. Telemetry, like storage, is a block a file may
 // declare once; a later file's telemetry block replaces an earlier one's.

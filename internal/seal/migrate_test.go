@@ -70,3 +70,45 @@ func TestMigration(t *testing.T) {
 		t.Fatal("migration pending on a plain Shamir seal")
 	}
 }
+
+// renamed is a Wrapper under another type name, standing in for a second
+// kind of auto seal.
+type renamed struct {
+	Wrapper
+	name string
+}
+
+func (r renamed) Type() string { return r.name }
+
+// TestMigrationBetweenAutoSeals moves the root key from one auto seal to
+// another: the disabled one unwraps, the new one wraps, the recovery
+// shares stay.
+func TestMigrationBetweenAutoSeals(t *testing.T) {
+	ctx := context.Background()
+	store := inmem.New()
+	k := func(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, KeySize)) }
+	a, _ := NewStatic(StaticConfig{CurrentKeyID: "a", CurrentKey: k(1)}, nil)
+	b, _ := NewStatic(StaticConfig{CurrentKeyID: "b", CurrentKey: k(2)}, nil)
+	root := bytes.Repeat([]byte{7}, KeySize)
+	shares, err := NewAuto(store, a).Initialize(ctx, Config{SecretShares: 2, SecretThreshold: 2}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := NewAuto(store, renamed{b, "transit"})
+	// Without the old seal configured, the migration cannot read the key.
+	_, _ = next.SubmitMigrate(ctx, shares[0])
+	if _, err := next.SubmitMigrate(ctx, shares[1]); err == nil {
+		t.Fatal("migrated without the old seal")
+	}
+	next.SetMigrationSource(a)
+	_, _ = next.SubmitMigrate(ctx, shares[0])
+	if got, err := next.SubmitMigrate(ctx, shares[1]); err != nil || !bytes.Equal(got, root) {
+		t.Fatalf("migration: %v", err)
+	}
+	if got, err := next.AutoRootKey(ctx); err != nil || !bytes.Equal(got, root) {
+		t.Fatalf("the new seal does not unwrap: %v", err)
+	}
+	if _, err := NewAuto(store, a).AutoRootKey(ctx); err == nil {
+		t.Fatal("the old seal still unwraps")
+	}
+}
