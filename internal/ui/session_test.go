@@ -45,7 +45,7 @@ func TestSessions(t *testing.T) {
 	if again := s.get(httptest.NewRecorder(), r); again.id != first.id || again.csrf != first.csrf {
 		t.Error("a second request got another session")
 	}
-	signed := s.signIn(httptest.NewRecorder(), r, first, "tok", "ana")
+	signed := s.signIn(httptest.NewRecorder(), r, first, session{token: "tok", name: "ana"})
 	if signed.id == first.id || signed.csrf == first.csrf {
 		t.Error("sign-in kept the session ID or CSRF token")
 	}
