@@ -32,13 +32,21 @@ Usage: tresor policy explain [options] PATH
 			g.stringVar(&op, "op", "read", "string",
 				"Operation to explain: create, read, update, patch, delete or list.", "operation")
 			g.stringVar(&tok, "token", "", "string",
-				"Explain this token's policies instead of the current token's.")
+				"Explain this token's policies instead of the current token's; \"-\" reads it from stdin, keeping it out of the process list.")
 			g.stringsVar(&policies, "policy", "name",
 				"Explain these policies instead of a token's; may be repeated.")
 		},
 		run: func(c *command, args []string) int {
 			if !c.wantArgs(args, 1, 1) {
 				return exitLocal
+			}
+			if tok == "-" {
+				in, err := c.s.readFileArg("-")
+				if err != nil {
+					c.s.errorf("Failed to read the token: %s", err)
+					return exitLocal
+				}
+				tok = strings.TrimSpace(in)
 			}
 			client, code := c.clientOrFail()
 			if client == nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/tresorhq/tresor/internal/servertest"
 )
 
@@ -35,6 +37,15 @@ path "secret/data/app/admin" { capabilities = ["deny"] }
 	r = runCLI(t, home, vars, "", "policy", "explain", "secret/anything")
 	if r.code != 0 || !strings.Contains(r.stdout, "root policy") {
 		t.Errorf("self: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Another token, read from stdin.
+	tok, err := srv.Client.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, home, vars, tok.Auth.ClientToken+"\n", "policy", "explain", "-token=-", "secret/data/app/x")
+	if r.code != 0 || !strings.Contains(r.stdout, "allow") || !strings.Contains(r.stdout, "secret/data/app/*") {
+		t.Errorf("token from stdin: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, home, vars, "", "policy", "explain", "-op=fly", "secret/x")
 	if r.code != 2 || !strings.Contains(r.stderr, "operation must be one of") {

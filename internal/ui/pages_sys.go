@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -150,6 +151,9 @@ func (c *rc) loginPage() error {
 	}
 	cl.ClearToken()
 	var token, name string
+	// canLookup: the token may read auth/token/lookup-self, so the UI can
+	// tell a revoked or expired token from a denied request later.
+	var canLookup bool
 	var sec *api.Secret
 	switch p.Method {
 	case "token":
@@ -162,6 +166,7 @@ func (c *rc) loginPage() error {
 		sec, err = cl.Auth().Token().LookupSelfWithContext(c.ctx)
 		if err == nil && sec != nil {
 			name, _ = sec.Data["display_name"].(string)
+			canLookup = true
 		}
 		sec = nil
 	case "userpass":
@@ -182,6 +187,7 @@ func (c *rc) loginPage() error {
 			p.Error = "The server answered without a token."
 		} else {
 			token = sec.Auth.ClientToken
+			canLookup = slices.Contains(sec.Auth.Policies, "default") || slices.Contains(sec.Auth.Policies, "root")
 			name = p.Method + "-" + p.Username
 			if p.Method == "approle" {
 				name = "approle"
@@ -202,7 +208,7 @@ func (c *rc) loginPage() error {
 	if name == "" {
 		name = "token"
 	}
-	c.sess = c.u.sessions.signIn(c.w, c.r, c.sess, token, name)
+	c.sess = c.u.sessions.signIn(c.w, c.r, c.sess, session{token: token, name: name, canLookup: canLookup})
 	return c.done("/ui/secrets", "Signed in as "+name+".")
 }
 

@@ -23,13 +23,16 @@ const (
 // session is one browser's state. Its token is the Vault token the UI
 // acts with; it is never written anywhere but this struct.
 type session struct {
-	id      string
-	csrf    string
-	token   string
-	name    string // display name of the signed-in identity
-	flash   string // a one-shot notice shown on the next page
-	created time.Time
-	seen    time.Time
+	id    string
+	csrf  string
+	token string
+	name  string // display name of the signed-in identity
+	// canLookup: the token may look itself up, so a 403 can be told apart
+	// from a token that no longer works.
+	canLookup bool
+	flash     string // a one-shot notice shown on the next page
+	created   time.Time
+	seen      time.Time
 }
 
 // sessions is the in-memory session table.
@@ -77,7 +80,8 @@ func (s *sessions) get(w http.ResponseWriter, r *http.Request) session {
 // CSRF token), sets its cookie and returns it.
 func (s *sessions) create(w http.ResponseWriter, r *http.Request, from session) session {
 	now := s.now()
-	sess := &session{id: randomID(), csrf: randomID(), token: from.token, name: from.name, flash: from.flash, created: now, seen: now}
+	sess := &session{id: randomID(), csrf: randomID(), token: from.token, name: from.name, canLookup: from.canLookup,
+		flash: from.flash, created: now, seen: now}
 	s.mu.Lock()
 	if len(s.m) >= maxSessions {
 		s.evictLocked(now)
@@ -131,10 +135,10 @@ func (s *sessions) update(id string, f func(*session)) {
 }
 
 // signIn replaces the session with a new one (a new ID, so a session ID
-// planted before sign-in is worthless) holding token.
-func (s *sessions) signIn(w http.ResponseWriter, r *http.Request, old session, token, name string) session {
+// planted before sign-in is worthless) holding the token and name of with.
+func (s *sessions) signIn(w http.ResponseWriter, r *http.Request, old, with session) session {
 	s.drop(old.id)
-	return s.create(w, r, session{token: token, name: name})
+	return s.create(w, r, session{token: with.token, name: with.name, canLookup: with.canLookup})
 }
 
 // drop forgets a session.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http/httptest"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -44,7 +45,7 @@ func TestSessions(t *testing.T) {
 	if again := s.get(httptest.NewRecorder(), r); again.id != first.id || again.csrf != first.csrf {
 		t.Error("a second request got another session")
 	}
-	signed := s.signIn(httptest.NewRecorder(), r, first, "tok", "ana")
+	signed := s.signIn(httptest.NewRecorder(), r, first, session{token: "tok", name: "ana"})
 	if signed.id == first.id || signed.csrf == first.csrf {
 		t.Error("sign-in kept the session ID or CSRF token")
 	}
@@ -75,5 +76,24 @@ func TestSessions(t *testing.T) {
 	}
 	if _, ok := s2.m[keep.id]; !ok {
 		t.Error("a signed-in session was evicted before anonymous ones")
+	}
+}
+
+// TestTemplatesHaveNoInlineCode: the CSP forbids inline script and style,
+// so no template may carry any (they would silently not work).
+func TestTemplatesHaveNoInlineCode(t *testing.T) {
+	entries, err := templateFS.ReadDir("templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline := regexp.MustCompile(`(?i)<script>|<script [^>]*>[^<]|<style|\sstyle=|\son[a-z]+=|javascript:`)
+	for _, e := range entries {
+		raw, err := templateFS.ReadFile("templates/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := inline.Find(raw); m != nil {
+			t.Errorf("%s has inline code: %q", e.Name(), m)
+		}
 	}
 }

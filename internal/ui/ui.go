@@ -254,7 +254,7 @@ func (c *rc) fail(err error) {
 	}
 	switch re.StatusCode {
 	case http.StatusForbidden:
-		if c.sess.token != "" {
+		if c.sess.token != "" && c.sess.canLookup {
 			if _, err := c.client.Auth().Token().LookupSelfWithContext(c.ctx); err != nil {
 				c.u.sessions.update(c.sess.id, func(s *session) { s.token, s.name, s.flash = "", "", "Your session has ended; please sign in again." })
 				c.redirect("/ui/login")

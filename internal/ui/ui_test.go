@@ -174,6 +174,20 @@ func TestCSRFAndSession(t *testing.T) {
 	if _, err := s.Client.Auth().Token().Lookup(sec.Auth.ClientToken); err == nil {
 		t.Error("token still alive after sign-out with revoke")
 	}
+
+	// A token revoked behind the UI's back ends the session at the next
+	// denial, instead of showing "not permitted" for ever.
+	sec, err = s.Client.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b4 := newBrowser(t, s.Addr)
+	b4.signInToken(sec.Auth.ClientToken)
+	if err := s.Client.Auth().Token().RevokeTree(sec.Auth.ClientToken); err != nil {
+		t.Fatal(err)
+	}
+	code, body = b4.get("/ui/kv?mount=secret&path=a")
+	b4.want(code, body, http.StatusOK, "Your session has ended", "Sign in")
 }
 
 func TestInitAndUnseal(t *testing.T) {
