@@ -92,8 +92,9 @@ func NewScheduler(src Source, sched Schedule, logger *slog.Logger) (*Scheduler, 
 		checked: map[string]checked{}, started: time.Now()}, nil
 }
 
-// Run takes a backup every interval until ctx ends. A sealed server is
-// skipped until the next tick.
+// Run takes a backup every interval until ctx ends. A sealed server, or
+// an HA standby (a Source with a Standby method saying so), is skipped
+// until the next tick.
 func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.sched.Interval)
 	defer t.Stop()
@@ -103,8 +104,8 @@ func (s *Scheduler) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if s.src.Sealed() {
-			s.logger.Debug("scheduled backup skipped: sealed")
+		if skip := s.skip(); skip != "" {
+			s.logger.Debug("scheduled backup skipped", "reason", skip)
 			continue
 		}
 		st, err := s.RunOnce(ctx)
@@ -117,6 +118,21 @@ func (s *Scheduler) Run(ctx context.Context) {
 			s.logger.Info("scheduled backup taken and verified", "name", st.Name, "bytes", st.Size)
 		}
 	}
+}
+
+// standby is implemented by a Source that may be an HA standby (the core,
+// with HA); only the active node takes scheduled backups.
+type standby interface{ Standby() bool }
+
+// skip says why no backup is due now ("" if one is).
+func (s *Scheduler) skip() string {
+	if s.src.Sealed() {
+		return "sealed"
+	}
+	if sb, ok := s.src.(standby); ok && sb.Standby() {
+		return "standby"
+	}
+	return ""
 }
 
 // RunOnce takes one backup, verifies it and prunes old ones. An error

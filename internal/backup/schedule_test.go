@@ -212,3 +212,34 @@ func TestSchedulerRun(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// standbySource is a source that is an HA standby while standby is set.
+type standbySource struct {
+	*source
+	standby atomic.Bool
+}
+
+func (s *standbySource) Standby() bool { return s.standby.Load() }
+
+func TestSchedulerSkips(t *testing.T) {
+	src := &standbySource{source: newSource(t)}
+	s, err := NewScheduler(src, Schedule{Dir: t.TempDir(), Interval: time.Hour, Retain: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		sealed, standby bool
+		want            string
+	}{
+		{false, false, ""},
+		{true, false, "sealed"},
+		{false, true, "standby"},
+	}
+	for _, tc := range cases {
+		src.sealed.Store(tc.sealed)
+		src.standby.Store(tc.standby)
+		if got := s.skip(); got != tc.want {
+			t.Errorf("sealed=%v standby=%v: skip = %q, want %q", tc.sealed, tc.standby, got, tc.want)
+		}
+	}
+}
