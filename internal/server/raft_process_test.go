@@ -251,6 +251,31 @@ func TestRaftClusterFailover(t *testing.T) {
 	if code := healthCode(t, active.addr); code != http.StatusTooManyRequests {
 		t.Fatalf("restarted node health = %d, want 429 (standby)", code)
 	}
+
+	// Sealing the active node hands the cluster to a standby: a sealed
+	// node leaves Raft, so it cannot keep a leadership nobody can use.
+	if err := next.client(root).Sys().Seal(); err != nil {
+		t.Fatal(err)
+	}
+	var others []*proc
+	for _, n := range nodes {
+		if n != next {
+			others = append(others, n)
+		}
+	}
+	if activeOf(t, others, 20*time.Second) == nil {
+		t.Fatal("no node became active after the active node was sealed")
+	}
+	if code := healthCode(t, next.addr); code != http.StatusServiceUnavailable {
+		t.Fatalf("sealed node health = %d, want 503", code)
+	}
+	for _, k := range keys[:2] {
+		next.cli("", "operator", "unseal", k)
+	}
+	s, err = next.client(root).KVv2("secret").Get(context.Background(), "w0")
+	if err != nil || s.Data["v"] != "newest" {
+		t.Fatalf("re-unsealed node read w0 = %v, %v", s, err)
+	}
 }
 
 // cliFails runs the CLI expecting failure and returns its combined output.
