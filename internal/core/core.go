@@ -365,6 +365,9 @@ func (c *Core) sealLocked() {
 	c.activeTime.Store(0)
 	c.sealed = true
 	c.sealedNow.Store(true)
+	if c.cfg.HA != nil && c.cfg.HA.Sealed != nil {
+		c.cfg.HA.Sealed()
+	}
 	c.logger.Info("core sealed")
 }
 

@@ -32,6 +32,9 @@ type HA struct {
 	// whenever the core learns it: at unseal (nil before any node has
 	// been active) and when the first active node creates it.
 	ClusterTLS func(ctx context.Context, m *ClusterTLS) error
+	// Sealed, when set, is called after the node seals (it leaves the
+	// cluster's traffic until the next unseal).
+	Sealed func()
 }
 
 // ErrStandby is returned by Handle on a standby node.

@@ -55,7 +55,7 @@ type clusterPort struct {
 	creds     atomic.Pointer[clusterCreds]
 	logger    *slog.Logger
 
-	raft    *chanListener
+	raft    atomic.Pointer[chanListener] // the running Raft's, replaced at each start
 	forward *chanListener
 	fwdSrv  *http.Server
 	wg      sync.WaitGroup
@@ -70,7 +70,7 @@ func newClusterPort(addr, advertise string, logger *slog.Logger) (*clusterPort, 
 		advertise = ln.Addr().String()
 	}
 	p := &clusterPort{ln: ln, advertise: advertise, logger: logger}
-	p.raft = newChanListener(ln.Addr())
+	p.raft.Store(newChanListener(ln.Addr()))
 	p.forward = newChanListener(ln.Addr())
 	return p, nil
 }
@@ -162,7 +162,7 @@ func (p *clusterPort) handshake(conn *tls.Conn) {
 	var c net.Conn = conn
 	switch conn.ConnectionState().NegotiatedProtocol {
 	case alpnRaft:
-		dst = p.raft
+		dst = p.raft.Load()
 	case alpnForward:
 		// http.Server would look for a handler of this ALPN name in
 		// TLSNextProto; hiding the TLS layer makes it serve HTTP/1.1.
@@ -181,7 +181,7 @@ type opaqueConn struct{ net.Conn }
 
 func (p *clusterPort) close() {
 	_ = p.ln.Close()
-	p.raft.Close()
+	p.raft.Load().Close()
 	if p.fwdSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = p.fwdSrv.Shutdown(ctx)
@@ -192,11 +192,24 @@ func (p *clusterPort) close() {
 	p.wg.Wait()
 }
 
-// raftLayer is the raft.StreamLayer over the cluster port.
-type raftLayer struct{ p *clusterPort }
+// raftLayer is the raft.StreamLayer over the cluster port, one per Raft
+// start: closing it (when Raft stops) ends its Accept.
+type raftLayer struct {
+	p  *clusterPort
+	ln *chanListener
+}
 
-func (l raftLayer) Accept() (net.Conn, error) { return l.p.raft.Accept() }
-func (l raftLayer) Close() error              { return nil } // the port closes it
+// newRaftLayer gives the port a fresh Raft endpoint.
+func (p *clusterPort) newRaftLayer() raftLayer {
+	ln := newChanListener(p.ln.Addr())
+	if old := p.raft.Swap(ln); old != nil {
+		old.Close()
+	}
+	return raftLayer{p: p, ln: ln}
+}
+
+func (l raftLayer) Accept() (net.Conn, error) { return l.ln.Accept() }
+func (l raftLayer) Close() error              { return l.ln.Close() }
 func (l raftLayer) Addr() net.Addr            { return advertisedAddr(l.p.advertise) }
 
 func (l raftLayer) Dial(addr hraft.ServerAddress, timeout time.Duration) (net.Conn, error) {

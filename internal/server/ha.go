@@ -114,9 +114,19 @@ func (c *cluster) onClusterTLS(_ context.Context, m *core.ClusterTLS) error {
 		return err
 	}
 	if c.raft != nil && !c.raft.Started() {
-		return c.raft.Start(raftLayer{c.port}, false)
+		return c.raft.Start(c.port.newRaftLayer(), false)
 	}
 	return nil
+}
+
+// onSealed is core.HA.Sealed: a sealed node leaves Raft, so it can never
+// hold leadership that no unsealed node could use.
+func (c *cluster) onSealed() {
+	if c.raft != nil {
+		if err := c.raft.Stop(); err != nil {
+			c.logger.Warn("stopping raft after seal", "error", err)
+		}
+	}
 }
 
 // local paths a standby answers itself.
@@ -147,7 +157,7 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 				c.handleSnapshot(w, r, strings.HasSuffix(p, "-force"))
 				return
 			}
-			if c.raft != nil && standby == false && !c.srv.Core.Sealed() {
+			if c.raft != nil && !standby && !c.srv.Core.Sealed() {
 				w = &indexWriter{ResponseWriter: w, c: c}
 			}
 			next.ServeHTTP(w, r)
@@ -577,7 +587,7 @@ func (c *cluster) pendingUnseal(ctx context.Context, share []byte) (bool, bool, 
 	if err := c.port.setCreds(&core.ClusterTLS{CACert: ans.CACert, Cert: ans.Cert, Key: ans.Key}); err != nil {
 		return false, true, err
 	}
-	if err := c.raft.Start(raftLayer{c.port}, false); err != nil {
+	if err := c.raft.Start(c.port.newRaftLayer(), false); err != nil {
 		return false, true, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -659,7 +669,7 @@ func (c *cluster) beforeInit(ctx context.Context) error {
 	if pending {
 		return invalid("a raft join is pending on this node; unseal it instead")
 	}
-	if err := c.raft.Start(raftLayer{c.port}, true); err != nil {
+	if err := c.raft.Start(c.port.newRaftLayer(), true); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -261,6 +261,57 @@ func definitelyNotApplied(err error) bool {
 	return false
 }
 
+// resolveUnknown settles writes of unknown outcome from the keys' version
+// history (every version is kept, each write's value is unique): a write
+// whose value is in the history took effect at that version (its return
+// stays open), one whose value is absent never did and is dropped. Without
+// this, every unknown write stays open to the end of the history and the
+// checker's search explodes on long runs.
+func resolveUnknown(t *testing.T, nodes []*proc, root string, history []porcupine.Operation) []porcupine.Operation {
+	t.Helper()
+	active := activeOf(t, nodes, 30*time.Second)
+	if active == nil {
+		t.Fatal("no active node to resolve unknown outcomes")
+	}
+	c := active.client(root)
+	version := map[string]map[string]int{} // key → value → version
+	for _, op := range history {
+		in := op.Input.(kvInput)
+		if !op.Output.(kvOutput).Unknown || version[in.Key] != nil {
+			continue
+		}
+		version[in.Key] = map[string]int{}
+		md, err := c.Logical().Read("secret/metadata/" + in.Key)
+		if err != nil || md == nil {
+			t.Fatalf("metadata of %s: %v", in.Key, err)
+		}
+		cur, _ := md.Data["current_version"].(json.Number).Int64()
+		for v := int64(1); v <= cur; v++ {
+			s, err := c.Logical().ReadWithData("secret/data/"+in.Key, map[string][]string{"version": {strconv.FormatInt(v, 10)}})
+			if err != nil || s == nil {
+				t.Fatalf("version %d of %s: %v", v, in.Key, err)
+			}
+			data, _ := s.Data["data"].(map[string]any)
+			val, _ := data["v"].(string)
+			version[in.Key][val] = int(v)
+		}
+	}
+	out := history[:0]
+	for _, op := range history {
+		o := op.Output.(kvOutput)
+		if o.Unknown {
+			in := op.Input.(kvInput)
+			v, ok := version[in.Key][in.Value]
+			if !ok {
+				continue // never applied
+			}
+			op.Output = kvOutput{OK: true, Version: v}
+		}
+		out = append(out, op)
+	}
+	return out
+}
+
 // TestLinearizability runs concurrent KV v2 reads, writes and CAS against
 // all three nodes (standbys forward) while nodes are frozen (SIGSTOP, a
 // symmetric partition), cut off from cluster traffic by a proxy, killed
@@ -303,6 +354,11 @@ func TestLinearizability(t *testing.T) {
 		n.cli("", "operator", "unseal", key)
 	}
 	if err := nodes[0].client(root).Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	// Keep every version, so writes of unknown outcome can be resolved
+	// afterwards from the key's history.
+	if _, err := nodes[0].client(root).Logical().Write("secret/config", map[string]any{"max_versions": 1000000}); err != nil {
 		t.Fatal(err)
 	}
 	// Let both joiners become voters before faults start.
@@ -423,6 +479,7 @@ func TestLinearizability(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 
+	history = resolveUnknown(t, nodes, root, history)
 	var reads, writes, unknown int
 	for _, op := range history {
 		if op.Input.(kvInput).Op == "read" {
@@ -430,12 +487,12 @@ func TestLinearizability(t *testing.T) {
 		} else {
 			writes++
 		}
-		if op.Output.(kvOutput).Unknown {
+		if op.Return == int64(1)<<62 {
 			unknown++
 		}
 	}
-	res, info := porcupine.CheckOperationsVerbose(kvModel.ToModel(), history, 20*time.Second)
-	t.Logf("linearizability: %d operations (%d reads, %d writes/CAS, %d of unknown outcome) in %v; faults: %s; result: %s",
+	res, info := porcupine.CheckOperationsVerbose(kvModel.ToModel(), history, 30*time.Second+duration)
+	t.Logf("linearizability: %d operations (%d reads, %d writes/CAS, %d of unknown outcome, resolved from the version history) in %v; faults: %s; result: %s",
 		len(history), reads, writes, unknown, elapsed.Round(100*time.Millisecond), strings.Join(faults, "; "), res)
 	if res != porcupine.Ok {
 		f := filepath.Join(os.TempDir(), "tresor-linearizability.html")

@@ -19,8 +19,8 @@ import (
 )
 
 // newRaftProc is a tresor process on Raft storage with its own API and
-// cluster ports on loopback.
-func newRaftProc(t *testing.T, id string, extra ...string) *proc {
+// cluster ports on loopback; raftExtra goes inside the storage stanza.
+func newRaftProc(t *testing.T, id string, raftExtra ...string) *proc {
 	t.Helper()
 	dir := t.TempDir()
 	p := &proc{t: t, dataDir: filepath.Join(dir, "raft"), conf: filepath.Join(dir, "config.hcl"), addr: freePort(t)}
@@ -29,6 +29,7 @@ func newRaftProc(t *testing.T, id string, extra ...string) *proc {
 storage "raft" {
   path    = %q
   node_id = %q
+%s
 }
 listener "tcp" {
   address         = %q
@@ -39,7 +40,7 @@ api_addr      = "http://%s"
 cluster_addr  = "https://%s"
 disable_mlock = true
 log_level     = "info"
-`, p.dataDir, id, p.addr, cluster, p.addr, cluster) + strings.Join(extra, "\n")
+`, p.dataDir, id, strings.Join(raftExtra, "\n"), p.addr, cluster, p.addr, cluster)
 	if err := os.WriteFile(p.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -251,6 +252,31 @@ func TestRaftClusterFailover(t *testing.T) {
 	if code := healthCode(t, active.addr); code != http.StatusTooManyRequests {
 		t.Fatalf("restarted node health = %d, want 429 (standby)", code)
 	}
+
+	// Sealing the active node hands the cluster to a standby: a sealed
+	// node leaves Raft, so it cannot keep a leadership nobody can use.
+	if err := next.client(root).Sys().Seal(); err != nil {
+		t.Fatal(err)
+	}
+	var others []*proc
+	for _, n := range nodes {
+		if n != next {
+			others = append(others, n)
+		}
+	}
+	if activeOf(t, others, 20*time.Second) == nil {
+		t.Fatal("no node became active after the active node was sealed")
+	}
+	if code := healthCode(t, next.addr); code != http.StatusServiceUnavailable {
+		t.Fatalf("sealed node health = %d, want 503", code)
+	}
+	for _, k := range keys[:2] {
+		next.cli("", "operator", "unseal", k)
+	}
+	s, err = next.client(root).KVv2("secret").Get(context.Background(), "w0")
+	if err != nil || s.Data["v"] != "newest" {
+		t.Fatalf("re-unsealed node read w0 = %v, %v", s, err)
+	}
 }
 
 // cliFails runs the CLI expecting failure and returns its combined output.
@@ -337,5 +363,37 @@ func TestRaftSnapshotRestore(t *testing.T) {
 	s, err = b.client(rootA).KVv2("secret").Get(context.Background(), "app")
 	if err != nil || s.Data["v"] != "from-a" {
 		t.Fatalf("b after restore: %v %v", s, err)
+	}
+}
+
+// TestRaftRetryJoin: a node with a retry_join stanza fetches its join
+// challenge by itself (it reports the cluster's seal configuration), and
+// an unseal with the cluster's key makes it a standby member.
+func TestRaftRetryJoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers")
+	}
+	leader := newRaftProc(t, "r1")
+	key, root := initSingle(t, leader)
+	joiner := newRaftProc(t, "r2", fmt.Sprintf("  retry_join {\n    leader_api_addr = \"http://%s\"\n  }", leader.addr))
+	joiner.start()
+	c := joiner.client("")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := c.Sys().SealStatus()
+		if err == nil && st.Initialized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retry_join did not fetch a challenge: %+v %v\n%s", st, err, joiner.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	unseal(t, c, key)
+	if code := healthCode(t, joiner.addr); code != http.StatusTooManyRequests {
+		t.Fatalf("joined node health = %d, want 429", code)
+	}
+	if out := leader.cli(root, "operator", "raft", "list-peers"); !strings.Contains(out, "r2") {
+		t.Fatalf("list-peers lacks r2:\n%s", out)
 	}
 }

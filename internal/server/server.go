@@ -102,7 +102,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}
 		cl.disableForwarding = opts.DisableForwarding
 		s.cluster = cl
-		ha = &core.HA{Backend: hb, APIAddr: cl.apiAddr, ClusterAddr: "https://" + cl.port.advertise, ClusterTLS: cl.onClusterTLS}
+		ha = &core.HA{Backend: hb, APIAddr: cl.apiAddr, ClusterAddr: "https://" + cl.port.advertise, ClusterTLS: cl.onClusterTLS, Sealed: cl.onSealed}
 	}
 	var declared []audit.DeviceConfig
 	for _, a := range cfg.Audit {

@@ -324,11 +324,12 @@ func (s *Store) Start(layer hraft.StreamLayer, bootstrap bool) error {
 	return nil
 }
 
-// Close stops Raft (if started) and closes the local files.
-func (s *Store) Close() error {
+// Stop leaves the network: Raft stops (a sealed node takes no part in the
+// cluster) but the local state stays readable; Start runs it again.
+func (s *Store) Stop() error {
 	s.mu.Lock()
 	r, t := s.r, s.transport
-	s.r = nil
+	s.r, s.transport = nil, nil
 	if s.stop != nil {
 		close(s.stop)
 		s.stop = nil
@@ -341,8 +342,13 @@ func (s *Store) Close() error {
 			errs = append(errs, t.Close())
 		}
 	}
-	errs = append(errs, s.logs.Close(), s.fsm.close())
 	return errors.Join(errs...)
+}
+
+// Close stops Raft (if started) and closes the local files.
+func (s *Store) Close() error {
+	err := s.Stop()
+	return errors.Join(err, s.logs.Close(), s.fsm.close())
 }
 
 func (s *Store) raft() *hraft.Raft {
