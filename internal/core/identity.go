@@ -82,7 +82,8 @@ func (c *Core) aclFor(ctx context.Context, te *token.Entry) (*policy.ACL, error)
 		return nil, err
 	}
 	if r == nil {
-		return c.policies.EntityACL(ctx, te.Policies, nil)
+		// Templated rules are dropped for a caller without an entity.
+		return c.policies.ACL(ctx, te.Policies)
 	}
 	names := te.Policies
 	if len(r.Policies) > 0 {

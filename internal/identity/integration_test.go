@@ -111,6 +111,12 @@ func TestIdentityThroughUserpass(t *testing.T) {
 	if _, err := alice.Auth().Token().LookupSelf(); status(err) != http.StatusForbidden {
 		t.Fatalf("disabled entity's token: %v", err)
 	}
+	anon, err := s.Client.Clone()
+	must(t, err)
+	anon.ClearToken()
+	if _, err := anon.Logical().Write("auth/userpass/login/alice", map[string]any{"password": "pw"}); status(err) != http.StatusForbidden {
+		t.Fatalf("login of a disabled entity: %v", err)
+	}
 	_, err = root.Logical().Write("identity/entity/id/"+entityID, map[string]any{"disabled": false})
 	must(t, err)
 

@@ -137,6 +137,44 @@ type LoginInput struct {
 	GroupAliases []string
 }
 
+// wantedGroups are the external groups on the login's mount whose aliases
+// the login names.
+func (s *Store) wantedGroups(in LoginInput) map[string]bool {
+	want := map[string]bool{}
+	for _, n := range in.GroupAliases {
+		if gid, ok := s.groupAliasByKey[key2(in.MountAccessor, n)]; ok {
+			want[gid] = true
+		}
+	}
+	return want
+}
+
+// loginUnchanged answers a login that needs no write: the alias exists
+// with the same metadata and the entity's external groups on the mount
+// are already those the login names. done is false otherwise. Called with
+// mu held for reading.
+func (s *Store) loginUnchanged(in LoginInput) (id string, done bool, err error) {
+	aid, ok := s.aliasByKey[key2(in.MountAccessor, in.Alias)]
+	if !ok {
+		return "", false, nil
+	}
+	a := s.aliases[aid]
+	e, ok := s.entities[a.CanonicalID]
+	if !ok || !maps.Equal(a.Metadata, in.AliasMetadata) {
+		return "", false, nil
+	}
+	want := s.wantedGroups(in)
+	for _, gid := range s.externalOf[in.MountAccessor] {
+		if slices.Contains(s.groups[gid].MemberEntityIDs, e.ID) != want[gid] {
+			return "", false, nil
+		}
+	}
+	if e.Disabled {
+		return "", true, ErrDisabled
+	}
+	return e.ID, true, nil
+}
+
 // ErrDisabled is returned by Login for an entity that is disabled.
 var ErrDisabled = errors.New("entity is disabled")
 
@@ -147,6 +185,14 @@ var ErrDisabled = errors.New("entity is disabled")
 func (s *Store) Login(ctx context.Context, in LoginInput) (string, error) {
 	if in.Alias == "" {
 		return "", nil
+	}
+	// Most logins change nothing: a returning caller with the same
+	// metadata and groups. They share the read lock.
+	s.mu.RLock()
+	id, done, err := s.loginUnchanged(in)
+	s.mu.RUnlock()
+	if done {
+		return id, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -191,16 +237,9 @@ func (s *Store) Login(ctx context.Context, in LoginInput) (string, error) {
 	if e.Disabled {
 		return "", ErrDisabled
 	}
-	want := map[string]bool{}
-	for _, n := range in.GroupAliases {
-		if gid, ok := s.groupAliasByKey[key2(in.MountAccessor, n)]; ok {
-			want[gid] = true
-		}
-	}
-	for gid, g := range s.groups {
-		if g.Type != TypeExternal || g.Alias == nil || g.Alias.MountAccessor != in.MountAccessor {
-			continue
-		}
+	want := s.wantedGroups(in)
+	for _, gid := range s.externalOf[in.MountAccessor] {
+		g := s.groups[gid]
 		has := slices.Contains(g.MemberEntityIDs, e.ID)
 		if has == want[gid] {
 			continue

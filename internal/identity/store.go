@@ -124,6 +124,7 @@ type Store struct {
 	groupsOfEntity  map[string][]string // entity ID → groups listing it
 	parentsOfGroup  map[string][]string // group ID → groups listing it
 	mergedInto      map[string]string   // ID of a merged-away entity → its entity
+	externalOf      map[string][]string // mount accessor → external groups with an alias there
 
 	// cache holds Resolve's answers; every change clears it (see gen).
 	cmu   sync.Mutex
@@ -204,10 +205,14 @@ func (s *Store) reindex() {
 	s.groupAliasByKey = map[string]string{}
 	s.groupsOfEntity = map[string][]string{}
 	s.parentsOfGroup = map[string][]string{}
+	s.externalOf = map[string][]string{}
 	for id, g := range s.groups {
 		s.groupByName[g.Name] = id
 		if g.Alias != nil {
 			s.groupAliasByKey[key2(g.Alias.MountAccessor, g.Alias.Name)] = id
+			if g.Type == TypeExternal {
+				s.externalOf[g.Alias.MountAccessor] = append(s.externalOf[g.Alias.MountAccessor], id)
+			}
 		}
 		for _, m := range g.MemberEntityIDs {
 			s.groupsOfEntity[m] = append(s.groupsOfEntity[m], id)

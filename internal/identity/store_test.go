@@ -240,3 +240,33 @@ func BenchmarkResolve(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoginReturning is the identity step of a login by a caller
+// already known, with its external group unchanged: read lock only.
+func BenchmarkLoginReturning(b *testing.B) {
+	s, err := Open(context.Background(), inmem.New(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := s.Backend().HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation,
+		Path: "group", Data: map[string]any{"name": "ops", "type": "external"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Backend().HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation,
+		Path: "group-alias", Data: map[string]any{"name": "ops", "mount_accessor": "acc", "canonical_id": resp.Data["id"]}}); err != nil {
+		b.Fatal(err)
+	}
+	in := LoginInput{MountAccessor: "acc", Alias: "svc", AliasMetadata: map[string]string{"role": "r"}, GroupAliases: []string{"ops"}}
+	if _, err := s.Login(context.Background(), in); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Login(context.Background(), in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -29,11 +29,20 @@ type Store struct {
 	gen      uint64 // bumped by every change, so a slow load never caches stale data
 	policies map[string]*Policy
 	acls     map[string]*ACL
+	// entityACLs caches ACLs rendered for an entity, keyed by the Entity
+	// value's address: callers hand in a new Entity whenever the entity
+	// changes, so an address never names stale values.
+	entityACLs map[entityKey]*ACL
+}
+
+type entityKey struct {
+	names string
+	e     *Entity
 }
 
 // NewStore returns a Store over st.
 func NewStore(st storage.Store) *Store {
-	return &Store{st: st, policies: map[string]*Policy{}, acls: map[string]*ACL{}}
+	return &Store{st: st, policies: map[string]*Policy{}, acls: map[string]*ACL{}, entityACLs: map[entityKey]*ACL{}}
 }
 
 // entry is the stored form of a policy.
@@ -148,6 +157,7 @@ func (s *Store) invalidate(name string) {
 	s.gen++
 	delete(s.policies, name)
 	clear(s.acls)
+	clear(s.entityACLs)
 }
 
 // List returns the names of all policies, root and default included, sorted.
@@ -199,21 +209,43 @@ func (s *Store) ACL(ctx context.Context, names []string) (*ACL, error) {
 
 // EntityACL is ACL for a caller with an identity entity: templated paths
 // are rendered for e. Sets of policies without templates share ACL's cache;
-// others are compiled on each call, since entities change independently.
+// others are cached per set and Entity value, so e must not be modified
+// once passed in (pass a new Entity when the entity changes).
 func (s *Store) EntityACL(ctx context.Context, names []string, e *Entity) (*ACL, error) {
 	set := nameSet(names)
+	key := entityKey{names: strings.Join(set, "\n"), e: e}
+	s.mu.Lock()
+	a, ok := s.entityACLs[key]
+	gen := s.gen
+	s.mu.Unlock()
+	if ok {
+		return a, nil
+	}
 	policies, err := s.policySet(ctx, set)
 	if err != nil {
 		return nil, err
 	}
 	if !slices.ContainsFunc(policies, (*Policy).Templated) {
-		return s.ACL(ctx, set)
+		a, err = s.ACL(ctx, set)
+	} else {
+		rendered := make([]*Policy, len(policies))
+		for i, p := range policies {
+			rendered[i] = p.Render(e)
+		}
+		a, err = NewACL(rendered...)
 	}
-	rendered := make([]*Policy, len(policies))
-	for i, p := range policies {
-		rendered[i] = p.Render(e)
+	if err != nil {
+		return nil, err
 	}
-	return NewACL(rendered...)
+	s.mu.Lock()
+	if s.gen == gen {
+		if len(s.entityACLs) >= maxCachedACLs {
+			clear(s.entityACLs)
+		}
+		s.entityACLs[key] = a
+	}
+	s.mu.Unlock()
+	return a, nil
 }
 
 func (s *Store) policySet(ctx context.Context, set []string) ([]*Policy, error) {

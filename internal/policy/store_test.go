@@ -238,3 +238,29 @@ func TestStoreConcurrentUse(t *testing.T) {
 		t.Errorf("stale ACL served after the last write")
 	}
 }
+
+// TestStoreEntityACLCache: a rendered ACL is reused for the same Entity
+// value, rendered anew for a new one, and dropped when a policy changes.
+func TestStoreEntityACLCache(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(inmem.New())
+	if err := s.Put(ctx, "home", `path "home/{{identity.entity.name}}/*" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	e1 := &Entity{ID: "e", Name: "alice"}
+	a1, _ := s.EntityACL(ctx, []string{"home"}, e1)
+	if a2, _ := s.EntityACL(ctx, []string{"home"}, e1); a2 != a1 {
+		t.Error("same entity value: ACL compiled again")
+	}
+	renamed := &Entity{ID: "e", Name: "bob"}
+	b, _ := s.EntityACL(ctx, []string{"home"}, renamed)
+	if b.Allowed(logical.ReadOperation, "home/alice/x", nil, 0).Allowed || !b.Allowed(logical.ReadOperation, "home/bob/x", nil, 0).Allowed {
+		t.Error("a renamed entity kept its old rendering")
+	}
+	if err := s.Put(ctx, "home", `path "home/{{identity.entity.name}}/*" { capabilities = ["deny"] }`); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.EntityACL(ctx, []string{"home"}, e1); c.Allowed(logical.ReadOperation, "home/alice/x", nil, 0).Allowed {
+		t.Error("a changed policy did not reach the cached ACL")
+	}
+}
