@@ -132,26 +132,5 @@ func (c *Core) stopAutoUnseal() {
 // with migrate set): at the threshold the root key moves from the stored
 // seal to the configured one, and the core unseals.
 func (c *Core) UnsealMigrate(ctx context.Context, share []byte) (bool, error) {
-	c.state.Lock()
-	defer c.state.Unlock()
-	if !c.sealed {
-		return true, nil
-	}
-	rootKey, err := c.seal.SubmitMigrate(ctx, share)
-	switch {
-	case errors.Is(err, seal.ErrNotInitialized):
-		return false, logical.ErrNotInitialized
-	case errors.Is(err, seal.ErrInvalidShare), errors.Is(err, seal.ErrBadShares):
-		return false, logical.InvalidRequest("%s", err.Error())
-	case err != nil:
-		return false, err
-	case rootKey == nil:
-		return false, nil
-	}
-	defer clear(rootKey)
-	if err := c.unsealWith(ctx, rootKey); err != nil {
-		return false, err
-	}
-	c.logger.Info("seal migrated; core unsealed")
-	return true, nil
+	return c.submitShare(ctx, share, c.seal.SubmitMigrate, "seal migrated; core unsealed")
 }

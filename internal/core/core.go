@@ -257,12 +257,18 @@ func (c *Core) initialize(ctx context.Context, cfg seal.Config, rootTokenID stri
 // afterwards. A share of the wrong form, or a combination of shares that is
 // wrong, is an *logical.Error (400).
 func (c *Core) Unseal(ctx context.Context, share []byte) (bool, error) {
+	return c.submitShare(ctx, share, c.seal.Submit, "core unsealed")
+}
+
+// submitShare hands share to submit (the seal's plain or migrating
+// unseal) and unseals the core with the root key once a quorum is in.
+func (c *Core) submitShare(ctx context.Context, share []byte, submit func(context.Context, []byte) ([]byte, error), done string) (bool, error) {
 	c.state.Lock()
 	defer c.state.Unlock()
 	if !c.sealed {
 		return true, nil
 	}
-	rootKey, err := c.seal.Submit(ctx, share)
+	rootKey, err := submit(ctx, share)
 	switch {
 	case errors.Is(err, seal.ErrNotInitialized):
 		return false, logical.ErrNotInitialized
@@ -277,7 +283,7 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (bool, error) {
 	if err := c.unsealWith(ctx, rootKey); err != nil {
 		return false, err
 	}
-	c.logger.Info("core unsealed")
+	c.logger.Info(done)
 	return true, nil
 }
 
