@@ -97,3 +97,11 @@ func TestTemplatesHaveNoInlineCode(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplatesParse: templates are parsed at the first page served, so a
+// broken one must fail here rather than on a user's first visit.
+func TestTemplatesParse(t *testing.T) {
+	if got := parsePages(); len(got) == 0 {
+		t.Fatal("no page templates")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -45,7 +46,6 @@ type UI struct {
 	baseErr  error
 	logger   *slog.Logger
 	sessions *sessions
-	pages    map[string]*template.Template
 	mux      *http.ServeMux
 }
 
@@ -66,10 +66,13 @@ func New(apiHandler http.Handler, opts Options) *UI {
 		u.base.ClearToken()
 		u.base.ClearNamespace()
 	}
-	u.pages = parsePages()
 	u.routes()
 	return u
 }
+
+// pages are parsed at the first page served, not at start-up: parsing every
+// template cost a dev server about as much as all package initialisation.
+var pages = sync.OnceValue(parsePages)
 
 func parsePages() map[string]*template.Template {
 	entries, err := fs.Glob(templateFS, "templates/*.html")
@@ -295,7 +298,7 @@ type view struct {
 
 // render writes page name with data.
 func (c *rc) render(code int, name, title string, data any) {
-	t, ok := c.u.pages[name]
+	t, ok := pages()[name]
 	if !ok {
 		panic("ui: no page " + name)
 	}
