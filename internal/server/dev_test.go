@@ -61,13 +61,16 @@ func startDevProc(t *testing.T, home, addr string, env []string, args ...string)
 		resp, err := http.Get("http://" + addr + "/v1/sys/health")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// The banner was written before the server began to serve,
+			// but reaches out through a pipe copied by another
+			// goroutine: wait for it too.
+			if resp.StatusCode == http.StatusOK && strings.Contains(out.String(), "Development mode must NOT be used in production") {
 				return out
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("dev server did not answer on %s within 10s; output:\n%s", addr, out)
+	t.Fatalf("dev server did not answer on %s with its banner within 10s; output:\n%s", addr, out)
 	return nil
 }
 
