@@ -163,12 +163,13 @@ exec {
 	}
 }
 
-// TestAgentRenewsToken: a token with a 3s TTL (max 1m) stays valid for
-// 10s because the agent renews it, and the sink keeps the same token.
+// TestAgentRenewsToken: a token with a 5s TTL (max 1m) stays valid for
+// 12s because the agent renews it, and the sink keeps the same token. (A
+// 3s TTL left a loaded CI machine too little slack for a renewal.)
 func TestAgentRenewsToken(t *testing.T) {
 	s, _ := testServer(t, time.Hour, "")
 	dir := t.TempDir()
-	roleFile, secretFile := approleFiles(t, s.Client, dir, "3s", "1m")
+	roleFile, secretFile := approleFiles(t, s.Client, dir, "5s", "1m")
 	sink := filepath.Join(dir, "token")
 	startAgent(t, fmt.Sprintf(`
 vault { address = %q }
@@ -187,7 +188,7 @@ auto_auth {
 	tok := readFile(sink)
 	c, _ := s.Client.Clone()
 	c.SetToken(tok)
-	for i := 0; i < 10; i++ {
+	for i := 0; i < 12; i++ {
 		time.Sleep(time.Second)
 		if _, err := c.Auth().Token().LookupSelf(); err != nil {
 			t.Fatalf("after %ds the token is no longer valid: %v", i+1, err)
