@@ -102,8 +102,17 @@ services:
 	if got := readTestFile(filepath.Join(dir, "app.env")); strings.Contains(got, "VAULT_ADDR") || strings.Contains(got, "API_KEY") {
 		t.Errorf("the service sees more than its variables:\n%s", got)
 	}
+	// The agent records the running state and the versions just after it
+	// renders the file: ask again until it has (bounded).
+	statusOK := func(r result) bool {
+		return r.code == 0 && strings.Contains(r.stdout, "app\n  machine        m1\n  state          running") && strings.Contains(r.stdout, "secret/data/app v1")
+	}
 	r := runWithEnv(t, vars, "agent", "-registry", file, "status")
-	if r.code != 0 || !strings.Contains(r.stdout, "app\n  machine        m1\n  state          running") || !strings.Contains(r.stdout, "secret/data/app v1") {
+	for deadline := time.Now().Add(10 * time.Second); !statusOK(r) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		r = runWithEnv(t, vars, "agent", "-registry", file, "status")
+	}
+	if !statusOK(r) {
 		t.Errorf("status: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	cancel()
