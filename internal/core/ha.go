@@ -132,9 +132,6 @@ func (c *Core) becomeActive(ctx context.Context) error {
 	if c.sealed || !c.standby {
 		return nil
 	}
-	// Other nodes wrote while this one stood by: a storage read cache
-	// (PostgreSQL's) starts over before anything is loaded.
-	purgeStorageCache(c.cfg.Storage)
 	if err := c.barrier.Reload(ctx); err != nil {
 		return fmt.Errorf("reload keyring: %w", err)
 	}
@@ -166,19 +163,10 @@ func (c *Core) becomeStandby() {
 		return
 	}
 	c.teardownLocked()
-	purgeStorageCache(c.cfg.Storage)
 	c.standby = true
 	c.standbyNow.Store(true)
 	c.activeTime.Store(0)
 	c.logger.Info("node is a standby")
-}
-
-// purgeStorageCache drops a storage backend's read cache, if it keeps one:
-// such a cache is right only while this node is the only writer.
-func purgeStorageCache(s storage.Store) {
-	if p, ok := s.(interface{ Purge() }); ok {
-		p.Purge()
-	}
 }
 
 // teardownLocked stops and forgets what postUnseal set up, leaving the

@@ -11,8 +11,9 @@ import (
 // while this process is the only writer of the table: a single server, or
 // the active node of an HA group (standbys forward, so they do not write).
 // The store's own writes invalidate what they touch; anything written by
-// another process is not seen, which is why the HA core must call Purge
-// whenever this node becomes active or stops being active.
+// another process is not seen, which is why under HA the cache answers
+// only while this node holds the lock and starts empty each time it takes
+// it (ha.go).
 //
 // A read racing a write must not leave the old value behind. A write
 // first marks itself in flight and forgets each key before it writes it;

@@ -229,11 +229,9 @@ func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
 	return e, err
 }
 
-// Purge drops the whole read cache. The cache is only right while this
-// process is the table's only writer, so the HA core must call Purge when
-// this node becomes active (other nodes wrote while it was standby) and
-// when it loses the lock. A single server never needs it: the store's own
-// writes keep the cache current.
+// Purge drops the whole read cache. The HA lock calls it when this node
+// takes or loses the lock (other nodes may write meanwhile); a single
+// server never needs it: the store's own writes keep the cache current.
 func (s *Store) Purge() {
 	if s.cache != nil {
 		s.cache.purge()
