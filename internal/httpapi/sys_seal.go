@@ -2,12 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -118,13 +115,12 @@ func (a *api) handleInit(w http.ResponseWriter, r *http.Request, _ string) {
 			RecoveryKeysBase64 []string `json:"recovery_keys_base64,omitempty"`
 			RootToken          string   `json:"root_token"`
 		}{RootToken: root, Keys: []string{}, KeysBase64: []string{}}
-		for _, k := range keys {
-			h, b := hex.EncodeToString(k), base64.StdEncoding.EncodeToString(k)
-			if st.RecoverySeal {
-				out.RecoveryKeys, out.RecoveryKeysBase64 = append(out.RecoveryKeys, h), append(out.RecoveryKeysBase64, b)
-			} else {
-				out.Keys, out.KeysBase64 = append(out.Keys, h), append(out.KeysBase64, b)
-			}
+		h, b := seal.EncodeShares(keys)
+		switch {
+		case st.RecoverySeal:
+			out.RecoveryKeys, out.RecoveryKeysBase64 = h, b
+		case len(keys) > 0:
+			out.Keys, out.KeysBase64 = h, b
 		}
 		writeJSON(w, http.StatusOK, out)
 	default:
@@ -152,7 +148,7 @@ func (a *api) handleUnseal(w http.ResponseWriter, r *http.Request, _ string) {
 		respondError(w, a.logger, "", badRequest("'key' must be specified in request body as JSON, or 'reset' set to true"))
 		return
 	default:
-		key, err := decodeKey(in.Key)
+		key, err := seal.ParseShare(in.Key)
 		if err != nil {
 			respondError(w, a.logger, "", badRequest("'key' must be a valid hex or base64 string"))
 			return
@@ -185,14 +181,6 @@ func cmpOr(v, def int) int {
 }
 
 // decodeKey accepts a key share in hex (as printed) or base64.
-func decodeKey(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if b, err := hex.DecodeString(s); err == nil {
-		return b, nil
-	}
-	return base64.StdEncoding.DecodeString(s)
-}
-
 func (a *api) handleSeal(w http.ResponseWriter, r *http.Request, _ string) {
 	if r.Method != http.MethodPut && r.Method != http.MethodPost {
 		respondError(w, a.logger, "", logical.ErrUnsupportedOperation)

@@ -2,8 +2,6 @@ package sys
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"strings"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -59,7 +57,7 @@ func (b *Backend) sealOps(ctx context.Context, req *logical.Request, path string
 		res, err := b.core.Rekey().Update(ctx, key, nonce)
 		if err != nil || res != nil {
 			if res != nil {
-				res.Keys, res.KeysBase64 = encodeShares(res.Shares)
+				res.Keys, res.KeysBase64 = seal.EncodeShares(res.Shares)
 			}
 			return raw(res, err)
 		}
@@ -152,22 +150,11 @@ func shareAndNonce(req *logical.Request) ([]byte, string, error) {
 	if s == "" {
 		return nil, "", logical.InvalidRequest("'key' must be specified in request body as JSON")
 	}
-	s = strings.TrimSpace(s)
-	key, err := hex.DecodeString(s)
+	key, err := seal.ParseShare(s)
 	if err != nil {
-		if key, err = base64.StdEncoding.DecodeString(s); err != nil {
-			return nil, "", logical.InvalidRequest("'key' must be a valid hex or base64 string")
-		}
+		return nil, "", logical.InvalidRequest("'key' must be a valid hex or base64 string")
 	}
 	return key, nonce, nil
-}
-
-func encodeShares(shares [][]byte) (hexKeys, b64Keys []string) {
-	for _, s := range shares {
-		hexKeys = append(hexKeys, hex.EncodeToString(s))
-		b64Keys = append(b64Keys, base64.StdEncoding.EncodeToString(s))
-	}
-	return hexKeys, b64Keys
 }
 
 // raw returns v as a body of its own, not wrapped in "data".
