@@ -160,12 +160,14 @@ func (s *Store) entityBatchDelete(ctx context.Context, req *framework.Request) (
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// One rebuild at the end: deleting an entity reads only its own index
+	// entries and the groups' current members, which the earlier deletions
+	// of the batch keep right.
 	defer s.reindex()
 	for _, id := range in.IDs {
 		if err := s.deleteEntityLocked(ctx, id); err != nil {
 			return nil, err
 		}
-		s.reindex()
 	}
 	return nil, nil
 }
