@@ -723,16 +723,6 @@ func (h haCore) ResetUnseal() {
 	h.Core.ResetUnseal()
 }
 
-// haWanted reports whether a storage stanza asks for active/standby: Raft
-// always does; other HA-capable backends when ha_enabled is true.
-func haWanted(st *config.Storage) bool {
-	if st.Type == "raft" {
-		return true
-	}
-	b, _ := strconv.ParseBool(st.Config["ha_enabled"])
-	return b
-}
-
 // authorize checks that the request's token has sudo (or root) and op's
 // capability on path, asking the core's own capabilities endpoint.
 func (c *cluster) authorize(r *http.Request, path, capability string) bool {

@@ -93,7 +93,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, logger: logger, store: store, close: closeStore}
 	var ha *core.HA
-	if hb, ok := store.(storage.HABackend); ok && haWanted(cfg.Storage) {
+	// Raft is always an HABackend; PostgreSQL only with ha_enabled.
+	if hb, ok := store.(storage.HABackend); ok {
 		rs, _ := store.(*raftstore.Store)
 		cl, err := newCluster(s, cfg, rs, logger)
 		if err != nil {
