@@ -11,10 +11,8 @@ import (
 // every interval a backup of the storage is written to its path, verified
 // against the keyring and old ones pruned; sys/backups lists them and
 // vault_backup_last_success_age_seconds shows the age of the last good one.
-// While the core is sealed no backup is taken.
-//
-// With HA, only the active node should take them; the HA core has to stop
-// and start this with the active role.
+// While the core is sealed, or is an HA standby, no backup is taken (the
+// scheduler checks at every tick).
 func (s *Server) startBackups() error {
 	bc := s.cfg.Backup
 	if bc == nil {
