@@ -180,6 +180,9 @@ type secretPage struct {
 	Destroyed bool
 	Custom    []kvPair
 	Raw       string
+	// data is the secret as read, numbers kept as the server sent them,
+	// for a rollback to write back unchanged.
+	data map[string]any
 	// Typed reports a value that is not a string (number, list, object),
 	// which only the JSON editor keeps as it is.
 	Typed bool
@@ -320,6 +323,7 @@ func (c *rc) readSecret(k kvMount, p string, version int) (*secretPage, error) {
 			}
 		}
 	}
+	sp.data = data
 	sp.Pairs = pairs(data)
 	for _, v := range data {
 		if _, ok := v.(string); !ok {
@@ -464,8 +468,15 @@ func (c *rc) kvEdit() error {
 		}
 		data := map[string]any{}
 		if ep.Mode == "json" {
-			if err := json.Unmarshal([]byte(ep.JSON), &data); err != nil {
+			// Numbers stay as typed: a float64 would round integers
+			// beyond 2^53.
+			dec := json.NewDecoder(strings.NewReader(ep.JSON))
+			dec.UseNumber()
+			if err := dec.Decode(&data); err != nil {
 				return fail("The JSON is not an object: " + err.Error())
+			}
+			if dec.More() {
+				return fail("The JSON is not an object: trailing data after it")
 			}
 		} else {
 			for _, row := range ep.Rows {
@@ -626,9 +637,9 @@ func (c *rc) kvRollback() error {
 		if sp == nil || md == nil {
 			return c.badInput("That version has no data (deleted or destroyed).")
 		}
-		data := map[string]any{}
-		if err := json.Unmarshal([]byte(sp.Raw), &data); err != nil {
-			return err
+		data := sp.data
+		if data == nil {
+			data = map[string]any{}
 		}
 		c.path, c.op = k.dataPath(p), "update"
 		body := map[string]any{"data": data, "options": map[string]any{"cas": md.Current}}
