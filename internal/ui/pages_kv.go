@@ -348,7 +348,9 @@ func (c *rc) kvView(k kvMount, p string) error {
 		return nil
 	}
 	sp.Can = c.secretActions(k, p)
-	if k.V2 && sp.Can.History {
+	// Only an older version's page says "of N": the current one needs no
+	// metadata read.
+	if k.V2 && version > 0 && sp.Can.History {
 		if md, err := c.metadata(k, p); err == nil && md != nil {
 			sp.Current = md.Current
 		}
