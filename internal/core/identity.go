@@ -37,12 +37,11 @@ func (c *Core) authMountByAccessor(accessor string) (identity.Mount, bool) {
 	if c.mounts == nil {
 		return identity.Mount{}, false
 	}
-	for _, e := range c.mounts.Entries() {
-		if e.Accessor == accessor && strings.HasPrefix(e.Path, "auth/") {
-			return identity.Mount{Path: e.Path, Type: e.Type}, true
-		}
+	e, ok := c.mounts.ByAccessor(accessor)
+	if !ok || !strings.HasPrefix(e.Path, "auth/") {
+		return identity.Mount{}, false
 	}
-	return identity.Mount{}, false
+	return identity.Mount{Path: e.Path, Type: e.Type}, true
 }
 
 // identityMount is the mount entry of the identity store, added to mount

@@ -168,6 +168,18 @@ func (t *Table) Get(path string) (*Entry, bool) {
 	return nil, false
 }
 
+// ByAccessor returns the entry with the given accessor.
+func (t *Table) ByAccessor(accessor string) (*Entry, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, e := range t.entries {
+		if e.Accessor == accessor {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
 // Entries returns a snapshot of the table, sorted by path.
 func (t *Table) Entries() []*Entry {
 	t.mu.RLock()

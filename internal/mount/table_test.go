@@ -72,3 +72,19 @@ func TestSaveLoad(t *testing.T) {
 		t.Fatalf("Load(missing) = %v, %v", none, err)
 	}
 }
+
+func TestByAccessor(t *testing.T) {
+	var tb Table
+	for _, e := range []*Entry{{Path: "secret/", Type: "kv"}, {Path: "auth/userpass/", Type: "userpass"}} {
+		if err := tb.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, _ := tb.Get("auth/userpass/")
+	if got, ok := tb.ByAccessor(up.Accessor); !ok || got.Path != "auth/userpass/" {
+		t.Errorf("ByAccessor(%q) = %v, %v", up.Accessor, got, ok)
+	}
+	if _, ok := tb.ByAccessor("auth_nope_123"); ok {
+		t.Error("an unknown accessor was found")
+	}
+}
