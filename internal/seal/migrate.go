@@ -57,16 +57,15 @@ func (s *Shamir) SubmitMigrate(ctx context.Context, share []byte) ([]byte, error
 // migrate moves the seal described by cur to the configured one, keeping
 // the key the shares rebuild. Called with s.mu held.
 func (s *Shamir) migrate(ctx context.Context, q *quorum, cur Config) ([]byte, error) {
-	rootKey, err := s.rootKeyFromLocked(ctx, q, cur)
-	if err != nil {
-		return nil, err
-	}
 	key, err := q.combine(cur.SecretShares)
 	if err != nil {
-		clear(rootKey)
 		return nil, ErrQuorumFailed
 	}
 	defer clear(key)
+	rootKey, err := s.rootKeyWith(ctx, key, cur)
+	if err != nil {
+		return nil, err
+	}
 	next := Config{Type: s.targetType(), SecretShares: cur.SecretShares, SecretThreshold: cur.SecretThreshold, Recovery: s.wrap != nil}
 	entries, err := s.sealEntries(ctx, next, key, rootKey)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 // Errors of the quorum operations (rekey, generate-root). Their text is
 // safe to show a client and names no share.
 var (
-	ErrNoAttempt          = logical.InvalidRequest("no operation in progress")
 	ErrAttemptStarted     = logical.InvalidRequest("an operation is already in progress; cancel it first")
 	ErrNonceMismatch      = logical.InvalidRequest("incorrect nonce supplied")
 	ErrNonceMissing       = logical.InvalidRequest("missing nonce: the operation's nonce must be supplied with each key share")
@@ -136,19 +135,19 @@ func (l *limiter) take() error {
 
 // rootKeyFrom recovers the root key from a quorum of shares under cfg:
 // unseal shares that open the sealed root key, or recovery shares that
-// open the check value, after which the Wrapper unwraps the root key.
+// open the check value, after which the Wrapper unwraps the root key. It
+// reads only the store, so it may run with or without s.mu.
 func (s *Shamir) rootKeyFrom(ctx context.Context, q *quorum, cfg Config) ([]byte, error) {
-	return s.rootKeyFromLocked(ctx, q, cfg)
-}
-
-// rootKeyFromLocked is rootKeyFrom; it reads only the store, so it may
-// run with or without s.mu.
-func (s *Shamir) rootKeyFromLocked(ctx context.Context, q *quorum, cfg Config) ([]byte, error) {
 	key, err := q.combine(cfg.SecretShares)
 	if err != nil {
 		return nil, ErrQuorumFailed
 	}
 	defer clear(key)
+	return s.rootKeyWith(ctx, key, cfg)
+}
+
+// rootKeyWith is rootKeyFrom given the key the shares combine to.
+func (s *Shamir) rootKeyWith(ctx context.Context, key []byte, cfg Config) ([]byte, error) {
 	if cfg.Recovery {
 		e, err := s.store.Get(ctx, recoveryCheckKey)
 		if err != nil {

@@ -8,7 +8,6 @@
 package seal
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -114,10 +113,10 @@ type Shamir struct {
 	// it is an auto-unseal one.
 	from Wrapper
 
-	mu     sync.Mutex
-	cfg    *Config // cached once read
-	shares [][]byte
-	nonce  string
+	mu    sync.Mutex
+	cfg   *Config // cached once read
+	q     quorum  // the unseal shares submitted so far
+	nonce string
 }
 
 // NewShamir returns a seal keeping its state in store (the raw store, not
@@ -255,7 +254,7 @@ func (s *Shamir) AutoRootKey(ctx context.Context) ([]byte, error) {
 func (s *Shamir) Progress() (int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.shares), s.nonce
+	return s.q.len(), s.nonce
 }
 
 // Reset discards the shares submitted so far.
@@ -266,10 +265,7 @@ func (s *Shamir) Reset() {
 }
 
 func (s *Shamir) reset() {
-	for _, sh := range s.shares {
-		clear(sh)
-	}
-	s.shares = nil
+	s.q.reset()
 	s.nonce = ""
 }
 
@@ -298,28 +294,24 @@ func (s *Shamir) submit(ctx context.Context, share []byte, migrate bool) ([]byte
 	if err := checkShare(share, cfg.SecretShares); err != nil {
 		return nil, err
 	}
-	for _, have := range s.shares {
-		if bytes.Equal(have, share) {
-			return nil, nil
-		}
+	if !s.q.add(share) {
+		return nil, nil
 	}
 	if s.nonce == "" {
 		s.nonce = randid.UUID()
 	}
-	s.shares = append(s.shares, bytes.Clone(share))
-	if len(s.shares) < cfg.SecretThreshold {
+	if s.q.len() < cfg.SecretThreshold {
 		return nil, nil
 	}
 	defer s.reset()
-	q := quorum{shares: s.shares}
 	if migrate {
-		rootKey, err := s.migrate(ctx, &q, *cfg)
+		rootKey, err := s.migrate(ctx, &s.q, *cfg)
 		if errors.Is(err, ErrQuorumFailed) {
 			return nil, ErrBadShares
 		}
 		return rootKey, err
 	}
-	rootKey, err := s.rootKeyFromLocked(ctx, &q, *cfg)
+	rootKey, err := s.rootKeyFrom(ctx, &s.q, *cfg)
 	if errors.Is(err, ErrQuorumFailed) {
 		return nil, ErrBadShares
 	}
