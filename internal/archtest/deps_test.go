@@ -98,7 +98,7 @@ func TestDependencyRules(t *testing.T) {
 			func(p string) bool { return under(p, "internal/cli") || under(p, "internal/bench") },
 			func(imp string) bool {
 				return imp == "internal/version" || imp == "internal/bench" || imp == "internal/agent" ||
-					imp == "internal/parse"
+					imp == "internal/parse" || imp == "internal/randid"
 			},
 		},
 		{

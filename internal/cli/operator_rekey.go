@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/tresorhq/tresor/internal/randid"
 )
 
 func newOperatorRekeyCommand(s *session) *command {
@@ -449,7 +450,7 @@ func (g *genRootRun) generateOTP() int {
 		g.c.s.errorf("The server did not say how long the one-time password must be")
 		return exitRemote
 	}
-	fmt.Fprintln(g.c.s.stdout, randomBase62(st.OTPLength))
+	fmt.Fprintln(g.c.s.stdout, randid.Base62(st.OTPLength))
 	return exitOK
 }
 
@@ -563,20 +564,4 @@ func decodeToken(encoded, otp string) (string, error) {
 		b[i] ^= otp[i]
 	}
 	return string(b), nil
-}
-
-// randomBase62 returns n base62 characters from crypto/rand, unbiased.
-func randomBase62(n int) string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		_, _ = rand.Read(buf[:])
-		for _, b := range buf {
-			if b < 248 && len(out) < n {
-				out = append(out, alphabet[b%62])
-			}
-		}
-	}
-	return string(out)
 }
