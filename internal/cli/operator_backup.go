@@ -41,7 +41,11 @@ Usage: tresor operator backup [options] FILE
 			if err != nil {
 				return c.apiFailed(err, "Error taking the backup")
 			}
-			n, err := writeFileAtomic(args[0], resp.Body)
+			var n int64
+			err = writeFileAtomic(args[0], func(w io.Writer) (err error) {
+				n, err = io.Copy(w, resp.Body)
+				return err
+			})
 			if err != nil {
 				c.s.errorf("Error writing the backup: %s", err)
 				return exitLocal
@@ -52,21 +56,21 @@ Usage: tresor operator backup [options] FILE
 	}
 }
 
-// writeFileAtomic writes r to path through a temporary file in the same
-// directory, synced and renamed, so path is either the whole backup or
-// untouched.
-func writeFileAtomic(path string, r io.Reader) (int64, error) {
+// writeFileAtomic has write fill a temporary file in path's directory,
+// then syncs it and renames it to path, so path is either the whole file
+// (a backup, a snapshot) or untouched. write's error is returned as is.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return 0, err
+		return err
 	}
-	n, err := io.Copy(f, r)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -74,9 +78,9 @@ func writeFileAtomic(path string, r io.Reader) (int64, error) {
 		err = cerr
 	}
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return n, os.Rename(tmp, path)
+	return os.Rename(tmp, path)
 }
 
 func newOperatorRestoreCommand(s *session) *command {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
@@ -189,21 +190,15 @@ Usage: tresor operator raft snapshot save [options] FILE
 			if client == nil {
 				return code
 			}
-			tmp := args[0] + ".partial"
-			f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-			if err != nil {
-				c.s.errorf("Error creating the snapshot file: %s", err)
-				return exitLocal
-			}
-			err = client.Sys().RaftSnapshotWithContext(c.s.ctx, f)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				_ = os.Remove(tmp)
-				return c.apiFailed(err, "Error taking the snapshot")
-			}
-			if err := os.Rename(tmp, args[0]); err != nil {
+			var apiErr error
+			err := writeFileAtomic(args[0], func(w io.Writer) error {
+				apiErr = client.Sys().RaftSnapshotWithContext(c.s.ctx, w)
+				return apiErr
+			})
+			switch {
+			case apiErr != nil:
+				return c.apiFailed(apiErr, "Error taking the snapshot")
+			case err != nil:
 				c.s.errorf("Error writing the snapshot file: %s", err)
 				return exitLocal
 			}
