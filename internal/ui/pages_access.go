@@ -153,9 +153,8 @@ func (c *rc) why() error {
 	c.path, c.op = endpoint, "update"
 	sec, err := c.client.Logical().WriteWithContext(c.ctx, endpoint, body)
 	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-			c.render(http.StatusBadRequest, "error", "Cannot explain", errorPage{Messages: re.Errors})
+		if msgs, ok := badRequest(err); ok {
+			c.render(http.StatusBadRequest, "error", "Cannot explain", errorPage{Messages: msgs})
 			return nil
 		}
 		return err
@@ -274,9 +273,8 @@ func (c *rc) tokenPage() error {
 		sec, err = c.client.Auth().Token().LookupSelfWithContext(c.ctx)
 	}
 	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-			tp.Error = strings.Join(re.Errors, "; ")
+		if msgs, ok := badRequest(err); ok {
+			tp.Error = strings.Join(msgs, "; ")
 		} else {
 			return err
 		}

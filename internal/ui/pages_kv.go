@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/hashicorp/vault/api"
 )
 
 // cleanPath trims slashes from a user-given path and refuses empty, "." and
@@ -504,9 +502,8 @@ func (c *rc) kvEdit() error {
 		}
 		c.path, c.op = k.dataPath(p), "update"
 		if _, err := c.client.Logical().WriteWithContext(c.ctx, k.dataPath(p), body); err != nil {
-			var re *api.ResponseError
-			if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-				msg := strings.Join(re.Errors, "; ")
+			if msgs, ok := badRequest(err); ok {
+				msg := strings.Join(msgs, "; ")
 				if strings.Contains(msg, "check-and-set") {
 					msg = "Someone else changed this secret since you opened it (" + msg + "). Reload to see their version."
 				}
@@ -734,10 +731,9 @@ func (c *rc) kvMetadata() error {
 			}
 			c.path, c.op = k.Mount+"/metadata/"+p, "update"
 			if _, err := c.client.Logical().WriteWithContext(c.ctx, k.Mount+"/metadata/"+p, body); err != nil {
-				var re *api.ResponseError
-				if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
+				if msgs, ok := badRequest(err); ok {
 					md, _ := c.metadata(k, p)
-					mp := metadataPage{kvCommon: common(k, p), metadata: md, Error: strings.Join(re.Errors, "; ")}
+					mp := metadataPage{kvCommon: common(k, p), metadata: md, Error: strings.Join(msgs, "; ")}
 					if mp.metadata == nil {
 						mp.metadata = &metadata{}
 					}
@@ -800,9 +796,8 @@ func (c *rc) kvMove() error {
 		c.path, c.op = "sys/kv/move", "update"
 		_, err := c.client.Logical().WriteWithContext(c.ctx, "sys/kv/move", map[string]any{"from": k.Mount + "/" + p, "to": to, "copy": mp.Copy})
 		if err != nil {
-			var re *api.ResponseError
-			if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-				mp.Error = strings.Join(re.Errors, "; ")
+			if msgs, ok := badRequest(err); ok {
+				mp.Error = strings.Join(msgs, "; ")
 				c.render(http.StatusBadRequest, "kv-move", "Move", mp)
 				return nil
 			}
@@ -844,9 +839,8 @@ func (c *rc) kvSearch() error {
 		c.path, c.op = k.listPath(""), "list"
 		sec, err := c.client.Logical().ReadWithDataWithContext(c.ctx, k.listPath(""), q)
 		if err != nil {
-			var re *api.ResponseError
-			if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-				c.render(http.StatusBadRequest, "error", "Search failed", errorPage{Messages: re.Errors})
+			if msgs, ok := badRequest(err); ok {
+				c.render(http.StatusBadRequest, "error", "Search failed", errorPage{Messages: msgs})
 				return nil
 			}
 			return err

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -72,9 +71,8 @@ func (c *rc) opsMounts() error {
 			return c.badInput("Unknown action.")
 		}
 		if err != nil {
-			var re *api.ResponseError
-			if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-				c.render(http.StatusBadRequest, "error", "Could not change the mount", errorPage{Messages: re.Errors})
+			if msgs, ok := badRequest(err); ok {
+				c.render(http.StatusBadRequest, "error", "Could not change the mount", errorPage{Messages: msgs})
 				return nil
 			}
 			return err
@@ -146,9 +144,8 @@ func (c *rc) opsAudit() error {
 			return c.badInput("Unknown action.")
 		}
 		if err != nil {
-			var re *api.ResponseError
-			if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-				c.render(http.StatusBadRequest, "error", "Could not change the audit device", errorPage{Messages: re.Errors})
+			if msgs, ok := badRequest(err); ok {
+				c.render(http.StatusBadRequest, "error", "Could not change the audit device", errorPage{Messages: msgs})
 				return nil
 			}
 			return err
@@ -207,9 +204,8 @@ func (c *rc) opsLeases() error {
 			}
 		}
 		if err != nil {
-			var re *api.ResponseError
-			if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-				lp.Error = strings.Join(re.Errors, "; ")
+			if msgs, ok := badRequest(err); ok {
+				lp.Error = strings.Join(msgs, "; ")
 				c.render(http.StatusBadRequest, "ops-leases", "Leases", lp)
 				return nil
 			}

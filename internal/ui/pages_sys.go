@@ -44,9 +44,8 @@ func (c *rc) initPage() error {
 	}
 	resp, err := c.client.Sys().InitWithContext(c.ctx, &api.InitRequest{SecretShares: p.Shares, SecretThreshold: p.Threshold})
 	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
-			p.Error = strings.Join(re.Errors, "; ")
+		if msgs, ok := badRequest(err); ok {
+			p.Error = strings.Join(msgs, "; ")
 			c.render(http.StatusBadRequest, "init", "Initialise", p)
 			return nil
 		}

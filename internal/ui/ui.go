@@ -395,3 +395,13 @@ func (c *rc) home() error {
 	c.redirect("/ui/secrets")
 	return nil
 }
+
+// badRequest returns the server's messages when err is its 400 answer: the
+// request was refused for what it said, which a page shows to the user.
+func badRequest(err error) ([]string, bool) {
+	var re *api.ResponseError
+	if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
+		return re.Errors, true
+	}
+	return nil, false
+}
