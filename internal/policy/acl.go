@@ -181,19 +181,27 @@ func (a *ACL) Capabilities(path string) []string {
 // specific glob or "+" rule. For lists Vault also accepts an exact rule, or
 // a non-exact match, for the path without its trailing slash, in that order.
 func (a *ACL) lookup(path string, list bool) *Rule {
+	c, _ := a.find(path, list)
+	return c.rule
+}
+
+// find is lookup telling how the rule was found: by an exact pattern
+// (exact, c.pattern is that path) or as the winning non-exact candidate.
+// c.rule is nil when nothing matches.
+func (a *ACL) find(path string, list bool) (c candidate, exact bool) {
 	if r, ok := a.exact[path]; ok {
-		return r
+		return candidate{pattern: path, rule: r}, true
 	}
 	if list && strings.HasSuffix(path, "/") {
 		trimmed := path[:len(path)-1]
 		if r, ok := a.exact[trimmed]; ok {
-			return r
+			return candidate{pattern: trimmed, rule: r}, true
 		}
-		if r := a.nonExact(trimmed); r != nil {
-			return r
+		if c := a.bestNonExact(trimmed); c.rule != nil {
+			return c, false
 		}
 	}
-	return a.nonExact(path)
+	return a.bestNonExact(path), false
 }
 
 // HasMountAccess reports whether a grants anything at all on the mount at

@@ -165,22 +165,14 @@ func (s *Store) Explain(ctx context.Context, names []string, op logical.Operatio
 // explainLookup is lookup with the pattern that selected the rule; nil
 // when no rule matches.
 func (a *ACL) explainLookup(path string, list bool) *RuleMatch {
-	if r, ok := a.exact[path]; ok {
-		return ruleMatch(r, path, MatchExact)
+	c, exact := a.find(path, list)
+	switch {
+	case c.rule == nil:
+		return nil
+	case exact:
+		return ruleMatch(c.rule, c.pattern, MatchExact)
 	}
-	if list && strings.HasSuffix(path, "/") {
-		trimmed := path[:len(path)-1]
-		if r, ok := a.exact[trimmed]; ok {
-			return ruleMatch(r, trimmed, MatchExact)
-		}
-		if c := a.bestNonExact(trimmed); c.rule != nil {
-			return candidateMatch(c)
-		}
-	}
-	if c := a.bestNonExact(path); c.rule != nil {
-		return candidateMatch(c)
-	}
-	return nil
+	return candidateMatch(c)
 }
 
 func candidateMatch(c candidate) *RuleMatch {

@@ -102,14 +102,8 @@ func (a *ACL) longestPrefix(path string) (string, *Rule) {
 	return "", nil
 }
 
-// nonExact returns the highest-priority glob or "+" rule matching path.
-func (a *ACL) nonExact(path string) *Rule {
-	c := a.bestNonExact(path)
-	return c.rule
-}
-
-// bestNonExact is nonExact with the pattern that won; its rule is nil when
-// nothing matches.
+// bestNonExact finds the most specific glob or "+" rule for path, with the
+// pattern that won; its rule is nil when nothing matches.
 func (a *ACL) bestNonExact(path string) candidate {
 	var best candidate
 	if pre, r := a.longestPrefix(path); r != nil {
