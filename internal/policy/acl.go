@@ -171,7 +171,7 @@ func (a *ACL) Capabilities(path string) []string {
 	// Vault answers with a list-style lookup, so a rule for "a/b" also
 	// answers for "a/b/".
 	r := a.lookup(strings.TrimLeft(path, "/"), true)
-	if r == nil || r.Capabilities&Deny != 0 || r.Capabilities == 0 {
+	if !r.grants() {
 		return []string{"deny"}
 	}
 	return r.Capabilities.Strings()
@@ -204,6 +204,12 @@ func (a *ACL) find(path string, list bool) (c candidate, exact bool) {
 	return a.bestNonExact(path), false
 }
 
+// grants reports whether r (nil: no rule) allows anything: some
+// capability, and no deny.
+func (r *Rule) grants() bool {
+	return r != nil && r.Capabilities != 0 && r.Capabilities&Deny == 0
+}
+
 // HasMountAccess reports whether a grants anything at all on the mount at
 // mountPath ("secret/"): a capability on the mount path itself, or on any
 // path below it. It decides which mounts sys/internal/ui/mounts shows a
@@ -212,17 +218,16 @@ func (a *ACL) HasMountAccess(mountPath string) bool {
 	if a.root {
 		return true
 	}
-	grants := func(r *Rule) bool { return r.Capabilities&Deny == 0 && r.Capabilities != 0 }
-	if r := a.lookup(strings.TrimLeft(mountPath, "/"), true); r != nil && grants(r) {
+	if a.lookup(strings.TrimLeft(mountPath, "/"), true).grants() {
 		return true
 	}
 	for path, r := range a.exact {
-		if strings.HasPrefix(path, mountPath) && grants(r) {
+		if strings.HasPrefix(path, mountPath) && r.grants() {
 			return true
 		}
 	}
 	for path, r := range a.prefix {
-		if strings.HasPrefix(path, mountPath) && grants(r) {
+		if strings.HasPrefix(path, mountPath) && r.grants() {
 			return true
 		}
 	}
@@ -230,7 +235,7 @@ func (a *ACL) HasMountAccess(mountPath string) bool {
 	mountSegs := strings.Split(strings.TrimSuffix(mountPath, "/"), "/")
 	for _, group := range a.wild {
 		for i := range group {
-			if w := &group[i]; grants(w.cand.rule) && w.couldMatchBelow(mountSegs) {
+			if w := &group[i]; w.cand.rule.grants() && w.couldMatchBelow(mountSegs) {
 				return true
 			}
 		}
