@@ -2,6 +2,7 @@ package sys
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -22,7 +23,8 @@ func sealOpsPath(path string) bool {
 	switch path {
 	case "rekey/init", "rekey/update", "rekey/verify",
 		"rekey-recovery-key/init", "rekey-recovery-key/update", "rekey-recovery-key/verify",
-		"generate-root/attempt", "generate-root/update", "decode-token":
+		"generate-root/attempt", "generate-root/update", "decode-token",
+		"generate-root-token/attempt", "generate-root-token/update":
 		return true
 	}
 	return false
@@ -32,6 +34,24 @@ func sealOpsPath(path string) bool {
 // with Vault's bodies, which are not wrapped in "data".
 func (b *Backend) sealOps(ctx context.Context, req *logical.Request, path string) (*logical.Response, error) {
 	op := req.Operation
+	// The bao CLI calls OpenBao's always-authenticated names for
+	// generate-root (sudo, see SpecialPaths): the same operation, its body
+	// under "data" as a logical response instead of at the top.
+	if rest, ok := strings.CutPrefix(path, "generate-root-token/"); ok {
+		resp, err := b.sealOps(ctx, req, "generate-root/"+rest)
+		if err != nil || resp == nil || resp.Raw == nil {
+			return resp, err
+		}
+		raw, err := json.Marshal(resp.Raw)
+		if err != nil {
+			return nil, err
+		}
+		var data map[string]any
+		if err := json.Unmarshal(raw, &data); err != nil {
+			return nil, err
+		}
+		return &logical.Response{Data: data}, nil
+	}
 	if rest, ok := strings.CutPrefix(path, "rekey-recovery-key/"); ok {
 		if !b.core.Rekey().Recovery(ctx) {
 			return nil, logical.InvalidRequest("recovery keys exist only with auto-unseal; this server uses a Shamir seal: use sys/rekey")

@@ -269,6 +269,7 @@ func TestQuorumEndpointsNeedSudo(t *testing.T) {
 		{"GET", "sys/rekey/init"}, {"PUT", "sys/rekey/init"}, {"PUT", "sys/rekey/update"}, {"GET", "sys/rekey/verify"},
 		{"GET", "sys/generate-root/attempt"}, {"PUT", "sys/generate-root/attempt"}, {"PUT", "sys/generate-root/update"},
 		{"DELETE", "sys/generate-root/attempt"}, {"DELETE", "sys/rekey/init"},
+		{"GET", "sys/generate-root-token/attempt"}, {"PUT", "sys/generate-root-token/update"},
 	} {
 		for _, tok := range []string{"", plain} {
 			if code, _, _ := call(t, s, tc.method, tc.path, tok, map[string]any{}); code != http.StatusForbidden {
@@ -279,6 +280,12 @@ func TestQuorumEndpointsNeedSudo(t *testing.T) {
 	if code, body, _ := call(t, s, "GET", "sys/generate-root/attempt", sudo, nil); code != 200 || body["otp_length"] == nil {
 		t.Errorf("sudo token: %d %v", code, body)
 	}
+	// OpenBao's name, which its CLI calls, answers the same under "data".
+	if code, body, _ := call(t, s, "GET", "sys/generate-root-token/attempt", sudo, nil); code != 200 {
+		t.Errorf("sudo token, generate-root-token: %d %v", code, body)
+	} else if data, _ := body["data"].(map[string]any); data == nil || data["otp_length"] == nil || data["started"] != false {
+		t.Errorf("generate-root-token body: %v", body)
+	}
 
 	open := servertest.New(t, servertest.Options{Listener: &config.Listener{Type: "tcp", TLSDisable: true,
 		MaxRequestSize: config.DefaultMaxRequestSize, UnauthedRekey: true, UnauthedGenerateRoot: true}})
@@ -287,9 +294,12 @@ func TestQuorumEndpointsNeedSudo(t *testing.T) {
 			t.Errorf("open listener, GET %s: %d %v", p, code, body)
 		}
 	}
-	// Opening them opens nothing else.
-	if code, _, _ := call(t, open, "GET", "sys/mounts", "", nil); code != http.StatusForbidden {
-		t.Errorf("sys/mounts without a token: %d", code)
+	// Opening them opens nothing else, not even OpenBao's
+	// always-authenticated generate-root-token names.
+	for _, p := range []string{"sys/mounts", "sys/generate-root-token/attempt"} {
+		if code, _, _ := call(t, open, "GET", p, "", nil); code != http.StatusForbidden {
+			t.Errorf("%s without a token: %d", p, code)
+		}
 	}
 }
 

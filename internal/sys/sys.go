@@ -73,7 +73,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
 			"leases/lookup/*", "key-status", "locked-users", "locked-users/*", "quotas/*", "kv/move", "pprof/*", "host-info",
 			// Since CVE-2024-8185 (OpenBao), unless a listener opens them.
-			"rekey/*", "rekey-recovery-key/*", "generate-root/*",
+			"rekey/*", "rekey-recovery-key/*", "generate-root/*", "generate-root-token/*",
 			"storage/backup", "storage/restore", "storage/restore-force", "backups", "backups/*",
 			"storage/raft/remove-peer", "storage/raft/autopilot/configuration",
 		},
