@@ -20,8 +20,6 @@ type Backend struct {
 	defaultTTL time.Duration
 	// now is the clock; tests replace it.
 	now func() time.Time
-	// cache spares reads the JSON decode of unchanged records.
-	cache decodeCache
 }
 
 // Factory builds a KV backend from the mount's options. A version 2 mount

@@ -25,7 +25,10 @@
 //
 // A v1 secret is the JSON of its data under its own path. A v2 secret is a
 // metadata record under "./meta/<path>" and one record per version under
-// "./ver/<path>/<n>": a read is two Gets. The "." segment cannot occur in
+// "./ver/<path>/<n>". The metadata record (binary, see metacodec.go) also
+// carries a copy of the current version's data, so reading the latest
+// version is one Get whatever the mount's size; older versions take a
+// second. The "." segment cannot occur in
 // a client path, so v1 keys left from before an upgrade never collide with
 // v2 records. A v2 write updates metadata and version in one transaction,
 // which is what makes check-and-set safe under concurrency.

@@ -2,7 +2,6 @@ package kv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -101,8 +100,8 @@ func moveV2(ctx context.Context, src storage.Tx, srcPath string, dst storage.Tx,
 	if err != nil {
 		return fmt.Errorf("kv move: read source metadata: %w", err)
 	}
-	var meta keyMeta
-	if err := json.Unmarshal(metaEntry.Value, &meta); err != nil {
+	meta, err := decodeMeta(metaEntry.Value)
+	if err != nil {
 		return fmt.Errorf("kv move: decode source metadata: %w", err)
 	}
 

@@ -57,13 +57,18 @@ func (b *Backend) readData(ctx context.Context, req *framework.Request) (*logica
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	n, md, err := b.liveVersion(ctx, req, in.Path, in.Version)
+	n, md, meta, err := b.liveVersion(ctx, req, in.Path, in.Version)
 	if err != nil {
 		return nil, err
 	}
 	var data json.RawMessage
 	if n != 0 {
-		if data, err = b.readRaw(ctx, req.Storage, in.Path, n); err != nil {
+		if data = meta.dataOf(n); data != nil {
+			data, err = rawObject(data, metaKey(in.Path))
+		} else {
+			data, err = readRaw(ctx, req.Storage, in.Path, n)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -74,17 +79,16 @@ func (b *Backend) readData(ctx context.Context, req *framework.Request) (*logica
 }
 
 // liveVersion finds the version of path a reader gets (version 0: the
-// current one) and its metadata block. It returns version 0 with the
-// metadata when that version is deleted or destroyed (the caller answers
-// Vault's 404 that carries the metadata). The metadata must not be
-// modified: it is shared with the read cache.
-func (b *Backend) liveVersion(ctx context.Context, req *framework.Request, path string, version int) (int, map[string]any, error) {
+// current one), its metadata block and the key's metadata record. It
+// returns version 0 with the metadata block when that version is deleted
+// or destroyed (the caller answers Vault's 404 that carries the metadata).
+func (b *Backend) liveVersion(ctx context.Context, req *framework.Request, path string, version int) (int, map[string]any, *keyMeta, error) {
 	if !validKey(path) {
-		return 0, nil, logical.ErrUnsupportedPath
+		return 0, nil, nil, logical.ErrUnsupportedPath
 	}
-	meta, err := b.readMeta(ctx, req.Storage, path)
+	meta, err := loadMeta(ctx, req.Storage, path)
 	if err != nil || meta == nil {
-		return 0, nil, notFoundOr(err)
+		return 0, nil, nil, notFoundOr(err)
 	}
 	n := version
 	if n == 0 {
@@ -92,13 +96,13 @@ func (b *Backend) liveVersion(ctx context.Context, req *framework.Request, path 
 	}
 	v := meta.Versions[n]
 	if v == nil {
-		return 0, nil, errNotFound
+		return 0, nil, nil, errNotFound
 	}
 	md := versionMetadata(meta, n, v)
 	if v.Destroyed || v.deleted(b.now()) {
-		return 0, md, nil
+		return 0, md, meta, nil
 	}
-	return n, md, nil
+	return n, md, meta, nil
 }
 
 // goneResponse is Vault's answer for a deleted or destroyed version: a 404
@@ -224,7 +228,7 @@ func (b *Backend) deleteLatest(ctx context.Context, req *framework.Request) (*lo
 			return nil
 		}
 		v.Deletion = now
-		return putJSON(ctx, tx, metaKey(in.Path), meta)
+		return saveMeta(ctx, tx, in.Path, meta)
 	})
 }
 
@@ -269,15 +273,20 @@ func addVersion(ctx context.Context, tx storage.Tx, cfg *mountConfig, meta *keyM
 	if d := cfg.deleteVersionAfter(meta); d > 0 {
 		v.Deletion = now.Add(d)
 	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encode version %d: %w", n, err)
+	}
+	if err := tx.Put(ctx, &storage.Entry{Key: versionKey(path, n), Value: raw}); err != nil {
+		return nil, fmt.Errorf("write version %d: %w", n, err)
+	}
 	meta.Current, meta.Updated = n, now
 	meta.Versions[n] = v
-	if err := putJSON(ctx, tx, versionKey(path, n), data); err != nil {
-		return nil, err
-	}
+	meta.DataVersion, meta.Data = n, raw
 	if err := trimVersions(ctx, tx, cfg, meta, path); err != nil {
 		return nil, err
 	}
-	if err := putJSON(ctx, tx, metaKey(path), meta); err != nil {
+	if err := saveMeta(ctx, tx, path, meta); err != nil {
 		return nil, err
 	}
 	return versionMetadata(meta, n, v), nil

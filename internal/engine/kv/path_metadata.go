@@ -160,7 +160,7 @@ func (b *Backend) writeMetadata(ctx context.Context, req *framework.Request) (*l
 				}
 			}
 		}
-		return putJSON(ctx, tx, metaKey(in.Path), meta)
+		return saveMeta(ctx, tx, in.Path, meta)
 	})
 }
 

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
@@ -30,14 +31,21 @@ func (b *Backend) readSubkeys(ctx context.Context, req *framework.Request) (*log
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	n, md, err := b.liveVersion(ctx, req, in.Path, in.Version)
+	n, md, meta, err := b.liveVersion(ctx, req, in.Path, in.Version)
 	if err != nil {
 		return nil, err
 	}
 	var data map[string]any
-	if n != 0 {
+	if raw := meta.dataOf(n); raw != nil {
+		if err := decodeJSON(raw, &data); err != nil {
+			return nil, fmt.Errorf("decode %q: %w", metaKey(in.Path), err)
+		}
+		if data == nil {
+			data = map[string]any{}
+		}
+	} else if n != 0 {
 		// nil here means trimmed or destroyed by a concurrent writer.
-		if data, err = b.readVersion(ctx, req.Storage, in.Path, n); err != nil {
+		if data, err = loadData(ctx, req.Storage, in.Path, n); err != nil {
 			return nil, err
 		}
 	}

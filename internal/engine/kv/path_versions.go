@@ -73,7 +73,7 @@ func (b *Backend) changeVersions(change versionChange) framework.Handler {
 			if !changed {
 				return nil
 			}
-			return putJSON(ctx, tx, metaKey(in.Path), meta)
+			return saveMeta(ctx, tx, in.Path, meta)
 		})
 	}
 }

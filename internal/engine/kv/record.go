@@ -44,6 +44,35 @@ type keyMeta struct {
 	Created            time.Time            `json:"created"`
 	Updated            time.Time            `json:"updated"`
 	Versions           map[int]*versionInfo `json:"versions"`
+	// DataVersion and Data copy the current version's data into the
+	// metadata record, so that reading the latest version is one storage
+	// lookup and one decryption, whatever the size of the mount. The
+	// version record stays the authority: records written before this
+	// copy existed have none, and readers then load the version record.
+	DataVersion int             `json:"data_version,omitempty"`
+	Data        json.RawMessage `json:"data,omitempty"`
+}
+
+// dataOf returns the copy of version n's data that meta carries, or nil.
+func (m *keyMeta) dataOf(n int) json.RawMessage {
+	if n == 0 || m.DataVersion != n || len(m.Data) == 0 {
+		return nil
+	}
+	return m.Data
+}
+
+// saveMeta stores meta, first dropping its copy of a version's data when
+// that version is destroyed or gone: destroyed data must not survive in
+// the metadata record.
+func saveMeta(ctx context.Context, w storage.Writer, path string, meta *keyMeta) error {
+	if v := meta.Versions[meta.DataVersion]; v == nil || v.Destroyed {
+		meta.DataVersion, meta.Data = 0, nil
+	}
+	key := metaKey(path)
+	if err := w.Put(ctx, &storage.Entry{Key: key, Value: encodeMeta(meta)}); err != nil {
+		return fmt.Errorf("write %q: %w", key, err)
+	}
+	return nil
 }
 
 // versionInfo is what the metadata knows of one version.
@@ -106,7 +135,7 @@ func loadJSON(ctx context.Context, r storage.Reader, key string, dst any) (bool,
 
 // decodeJSON decodes raw into dst. Secret data (a map of arbitrary values)
 // keeps its numbers as json.Number, which only a Decoder offers; typed
-// records take the faster json.Unmarshal (a KV read's hottest step).
+// records take the faster json.Unmarshal.
 func decodeJSON(raw []byte, dst any) error {
 	if _, data := dst.(*map[string]any); !data {
 		return json.Unmarshal(raw, dst)
@@ -129,15 +158,19 @@ func putJSON(ctx context.Context, w storage.Writer, key string, v any) error {
 
 // loadMeta returns the metadata of path, or nil when the key has none.
 func loadMeta(ctx context.Context, r storage.Reader, path string) (*keyMeta, error) {
-	var m keyMeta
-	ok, err := loadJSON(ctx, r, metaKey(path), &m)
-	if !ok || err != nil {
-		return nil, err
+	key := metaKey(path)
+	e, err := r.Get(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
 	}
-	if m.Versions == nil {
-		m.Versions = make(map[int]*versionInfo)
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", key, err)
 	}
-	return &m, nil
+	m, err := decodeMeta(e.Value)
+	if err != nil {
+		return nil, fmt.Errorf("decode %q: %w", key, err)
+	}
+	return m, nil
 }
 
 func loadConfig(ctx context.Context, r storage.Reader) (*mountConfig, error) {

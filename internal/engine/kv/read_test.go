@@ -6,10 +6,10 @@ import (
 	"github.com/tresorhq/tresor/internal/logical"
 )
 
-// TestReadCacheSeesOtherWriters: a record changed behind the backend's back
+// TestReadSeesOtherWriters: a record changed behind the backend's back
 // (another backend instance over the same storage, as a move or an upgrade
-// does) is read afresh, never served from the decode cache.
-func TestReadCacheSeesOtherWriters(t *testing.T) {
+// does) is read afresh, never served from memory.
+func TestReadSeesOtherWriters(t *testing.T) {
 	h := newHarness(t, "2")
 	other := newHarnessOn(t, "2", h.s)
 	h.must(logical.CreateOperation, "data/app", secret("v", "one"))
@@ -19,7 +19,7 @@ func TestReadCacheSeesOtherWriters(t *testing.T) {
 		sameJSON(t, "read", resp.Data["data"], `{"v":"`+want+`"}`)
 	}
 	read("one")
-	read("one") // served from the cache
+	read("one")
 	other.must(logical.UpdateOperation, "data/app", secret("v", "two"))
 	read("two")
 	other.must(logical.DeleteOperation, "metadata/app", nil)
