@@ -11,6 +11,8 @@ import (
 
 	hraft "github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
+
+	"github.com/tresorhq/tresor/internal/parse"
 )
 
 // AutopilotConfig is Vault's autopilot configuration. Tresor acts on
@@ -58,15 +60,15 @@ func (c AutopilotConfig) Merge(data map[string]any) (AutopilotConfig, error) {
 		var err error
 		switch k {
 		case "cleanup_dead_servers":
-			c.CleanupDeadServers, err = asBool(v)
+			c.CleanupDeadServers, err = parse.Bool(v)
 		case "disable_upgrade_migration":
-			c.DisableUpgradeMigration, err = asBool(v)
+			c.DisableUpgradeMigration, err = parse.Bool(v)
 		case "last_contact_threshold":
-			c.LastContactThreshold, err = asDuration(v)
+			c.LastContactThreshold, err = parse.NonNegativeDuration(v)
 		case "dead_server_last_contact_threshold":
-			c.DeadServerLastContactThreshold, err = asDuration(v)
+			c.DeadServerLastContactThreshold, err = parse.NonNegativeDuration(v)
 		case "server_stabilization_time":
-			c.ServerStabilizationTime, err = asDuration(v)
+			c.ServerStabilizationTime, err = parse.NonNegativeDuration(v)
 		case "max_trailing_logs":
 			c.MaxTrailingLogs, err = asUint(v)
 		case "min_quorum":
@@ -85,42 +87,6 @@ func (c AutopilotConfig) Merge(data map[string]any) (AutopilotConfig, error) {
 		return c, errors.New("dead_server_last_contact_threshold must be at least 1m")
 	}
 	return c, nil
-}
-
-func asBool(v any) (bool, error) {
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case string:
-		return strconv.ParseBool(x)
-	}
-	return false, errors.New("want a boolean")
-}
-
-func asDuration(v any) (time.Duration, error) {
-	switch x := v.(type) {
-	case string:
-		if n, err := strconv.ParseInt(x, 10, 64); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second, nil
-		}
-		d, err := time.ParseDuration(x)
-		if err != nil || d < 0 {
-			return 0, errors.New("want a duration")
-		}
-		return d, nil
-	case float64:
-		if x < 0 {
-			return 0, errors.New("want a duration")
-		}
-		return time.Duration(x * float64(time.Second)), nil
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil || f < 0 {
-			return 0, errors.New("want a duration")
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	return 0, errors.New("want a duration")
 }
 
 func asUint(v any) (uint64, error) {
