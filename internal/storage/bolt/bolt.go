@@ -37,6 +37,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/tresorhq/tresor/internal/storage"
+	"github.com/tresorhq/tresor/internal/storage/listing"
 )
 
 // ErrLocked is returned by Open when another process holds the database's
@@ -151,7 +152,7 @@ func (s *Store) Get(_ context.Context, key string) (*storage.Entry, error) {
 func (s *Store) List(_ context.Context, prefix string) ([]string, error) {
 	var names []string
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		names = list(tx.Bucket(bucket), prefix)
+		names = listing.List(tx.Bucket(bucket), prefix)
 		return nil
 	})
 	if err != nil {
@@ -206,5 +207,5 @@ type txReader struct{ b *bbolt.Bucket }
 func (r txReader) Get(_ context.Context, key string) (*storage.Entry, error) { return get(r.b, key) }
 
 func (r txReader) List(_ context.Context, prefix string) ([]string, error) {
-	return list(r.b, prefix), nil
+	return listing.List(r.b, prefix), nil
 }

@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
 	hraft "github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
+
+	"github.com/tresorhq/tresor/internal/storage/listing"
 )
 
 // Buckets of the FSM's bolt file: the replicated key/value data, and the
@@ -231,7 +232,7 @@ func applyCommand(data, meta *bbolt.Bucket, c *command) error {
 func checkSum(data *bbolt.Bucket, key string, list bool) []byte {
 	if list {
 		h := sha256.New()
-		for _, n := range listBucket(data, key) {
+		for _, n := range listing.List(data, key) {
 			h.Write([]byte(n))
 			h.Write([]byte{0})
 		}
@@ -243,28 +244,6 @@ func checkSum(data *bbolt.Bucket, key string, list bool) []byte {
 	}
 	s := sha256.Sum256(v)
 	return s[:]
-}
-
-// listBucket lists the names directly below prefix, folders once with a
-// trailing "/", seeking over each folder's contents.
-func listBucket(b *bbolt.Bucket, prefix string) []string {
-	out := []string{}
-	c := b.Cursor()
-	p := []byte(prefix)
-	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); {
-		name := string(k[len(p):])
-		j := strings.IndexByte(name, '/')
-		if j < 0 {
-			out = append(out, name)
-			k, _ = c.Next()
-			continue
-		}
-		folder := name[:j+1]
-		out = append(out, folder)
-		// '0' follows '/': skip everything inside the folder.
-		k, _ = c.Seek([]byte(prefix + folder[:len(folder)-1] + "0"))
-	}
-	return out
 }
 
 // Snapshot implements raft.FSM: a read transaction pins the current state,

@@ -45,7 +45,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -56,6 +55,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/tresorhq/tresor/internal/storage"
+	"github.com/tresorhq/tresor/internal/storage/listing"
 )
 
 // ErrNotStarted is returned by writes before Start.
@@ -434,7 +434,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	var out []string
 	err := s.fsm.view(func(tx *bbolt.Tx) error {
-		out = listBucket(tx.Bucket(dataBucket), prefix)
+		out = listing.List(tx.Bucket(dataBucket), prefix)
 		return nil
 	})
 	return out, err
@@ -569,64 +569,19 @@ func (t *tx) List(_ context.Context, prefix string) ([]string, error) {
 		return nil, errors.New("storage/raft: transaction used after Update returned")
 	}
 	t.note(prefix, true)
-	names := listBucket(t.data, prefix)
-	if len(t.writes) == 0 {
-		return names, nil
-	}
-	// Merge pending writes: rebuild the listing from a set of keys.
-	set := map[string]bool{}
-	for _, n := range names {
-		set[n] = true
-	}
-	for k, w := range t.writes {
-		if len(k) <= len(prefix) || k[:len(prefix)] != prefix {
-			continue
-		}
-		rest := k[len(prefix):]
-		name := rest
-		for i := 0; i < len(rest); i++ {
-			if rest[i] == '/' {
-				name = rest[:i+1]
-				break
-			}
-		}
-		if w.Delete {
-			if name == rest && set[name] {
-				delete(set, name)
-			}
-			continue
-		}
-		set[name] = true
-	}
-	// A folder whose every key was deleted in this transaction would
-	// still be listed; recheck folders against the merged view.
-	out := make([]string, 0, len(set))
-	for n := range set {
-		if n[len(n)-1] == '/' && !t.folderLive(prefix+n) {
-			continue
-		}
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out, nil
+	return listing.ListPending(t.data, prefix, t), nil
 }
 
-// folderLive reports whether any key below folder survives the pending
-// writes.
-func (t *tx) folderLive(folder string) bool {
+// Lookup and Each give listing.ListPending the pending writes.
+func (t *tx) Lookup(key string) (buffered, deleted bool) {
+	w, ok := t.writes[key]
+	return ok, ok && w.Delete
+}
+
+func (t *tx) Each(fn func(key string, deleted bool)) {
 	for k, w := range t.writes {
-		if !w.Delete && len(k) > len(folder) && k[:len(folder)] == folder {
-			return true
-		}
+		fn(k, w.Delete)
 	}
-	c := t.data.Cursor()
-	p := []byte(folder)
-	for k, _ := c.Seek(p); k != nil && len(k) >= len(p) && string(k[:len(p)]) == folder; k, _ = c.Next() {
-		if w, ok := t.writes[string(k)]; !ok || !w.Delete {
-			return true
-		}
-	}
-	return false
 }
 
 func (t *tx) Put(_ context.Context, e *storage.Entry) error {
