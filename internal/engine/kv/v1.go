@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
-	"time"
 
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/parse"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -61,35 +59,14 @@ func (b *Backend) readV1(ctx context.Context, req *framework.Request) (*logical.
 	// (or legacy "lease") field, else the mount's default lease TTL.
 	ttl := b.defaultTTL
 	for _, key := range []string{"ttl", "lease"} {
-		if d, ok := secretTTL(data[key]); ok {
-			ttl = d
-			break
+		if v, ok := data[key]; ok {
+			if d, err := parse.NonNegativeDuration(v); err == nil {
+				ttl = d
+				break
+			}
 		}
 	}
 	return &logical.Response{Data: data, Secret: &logical.Secret{TTL: ttl, NoLease: true}}, nil
-}
-
-// secretTTL reads a KV v1 secret's ttl field: seconds, as a number or a
-// string, or a Go duration ("1h").
-func secretTTL(v any) (time.Duration, bool) {
-	switch x := v.(type) {
-	case float64:
-		if x >= 0 && x < float64(math.MaxInt64/int64(time.Second)) {
-			return time.Duration(x) * time.Second, true
-		}
-	case json.Number:
-		if n, err := x.Int64(); err == nil && n >= 0 && n < math.MaxInt64/int64(time.Second) {
-			return time.Duration(n) * time.Second, true
-		}
-	case string:
-		if n, err := strconv.ParseInt(x, 10, 64); err == nil && n >= 0 && n < math.MaxInt64/int64(time.Second) {
-			return time.Duration(n) * time.Second, true
-		}
-		if d, err := time.ParseDuration(x); err == nil && d >= 0 {
-			return d, true
-		}
-	}
-	return 0, false
 }
 
 func (b *Backend) writeV1(ctx context.Context, req *framework.Request) (*logical.Response, error) {

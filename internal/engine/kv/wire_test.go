@@ -23,6 +23,10 @@ func TestKVv1LeaseDuration(t *testing.T) {
 		"v1/seconds": {"k": "v", "ttl": "90"},
 		"v1/go":      {"k": "v", "ttl": "1h"},
 		"v1/number":  {"k": "v", "ttl": 30},
+		"v1/days":    {"k": "v", "ttl": "2d"},
+		"v1/lease":   {"k": "v", "lease": "45s"},
+		"v1/junk":    {"k": "v", "ttl": "soon"},
+		"v1/minus":   {"k": "v", "ttl": "-5"},
 	} {
 		if _, err := c.Logical().Write(path, data); err != nil {
 			t.Fatal(err)
@@ -42,6 +46,10 @@ func TestKVv1LeaseDuration(t *testing.T) {
 	check("v1/seconds", 90)
 	check("v1/go", 3600)
 	check("v1/number", 30)
+	check("v1/days", 172800)
+	check("v1/lease", 45)
+	check("v1/junk", 2764800) // unreadable: the default, as Vault
+	check("v1/minus", 2764800)
 	if err := c.Sys().TuneMount("v1", api.MountConfigInput{DefaultLeaseTTL: "10m"}); err != nil {
 		t.Fatal(err)
 	}
