@@ -76,25 +76,30 @@ func (b *Barrier) get(ctx context.Context, r storage.Reader, key string) (*stora
 	if err != nil {
 		return nil, err
 	}
-	n, err := termOf(key, e.Value)
-	if err != nil {
-		return nil, err
-	}
 	// Take the keyring after the read so a value written under a term
 	// installed meanwhile still finds its key.
 	ring, err := b.keys()
 	if err != nil {
 		return nil, err
 	}
-	t, err := ring.term(key, n)
-	if err != nil {
-		return nil, err
-	}
-	plaintext, err := decrypt(t.aead, key, e.Value)
+	plaintext, err := ring.open(key, e.Value)
 	if err != nil {
 		return nil, err
 	}
 	return &storage.Entry{Key: key, Value: plaintext}, nil
+}
+
+// open decrypts value, stored under key, with the term it names.
+func (r *keyring) open(key string, value []byte) ([]byte, error) {
+	n, err := termOf(key, value)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.term(key, n)
+	if err != nil {
+		return nil, err
+	}
+	return decrypt(t.aead, key, value)
 }
 
 func (b *Barrier) list(ctx context.Context, r storage.Reader, prefix string) ([]string, error) {

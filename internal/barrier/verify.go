@@ -19,23 +19,20 @@ func (b *Barrier) Verify(key string, value []byte) error {
 	if err != nil {
 		return err
 	}
-	n, err := termOf(key, value)
-	if err != nil {
+	var plaintext []byte
+	if key == keyringKey {
+		n, err := termOf(key, value)
+		if err != nil {
+			return err
+		}
+		if n != rootTerm {
+			return fmt.Errorf("decrypt %q: keyring under term %d, not the root key: %w", key, n, ErrDecrypt)
+		}
+		plaintext, err = decrypt(ring.root, key, value)
+		clear(plaintext)
 		return err
 	}
-	var plaintext []byte
-	switch {
-	case key == keyringKey && n == rootTerm:
-		plaintext, err = decrypt(ring.root, key, value)
-	case key == keyringKey:
-		return fmt.Errorf("decrypt %q: keyring under term %d, not the root key: %w", key, n, ErrDecrypt)
-	default:
-		t, terr := ring.term(key, n)
-		if terr != nil {
-			return terr
-		}
-		plaintext, err = decrypt(t.aead, key, value)
-	}
+	plaintext, err = ring.open(key, value)
 	clear(plaintext)
 	return err
 }
