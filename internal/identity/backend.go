@@ -149,15 +149,18 @@ func (s *Store) mount(accessor string) (Mount, bool) {
 	return s.opts.MountByAccessor(accessor)
 }
 
+// withMount adds an alias's mount fields (accessor, path, type) to m.
+func (s *Store) withMount(accessor string, m map[string]any) map[string]any {
+	mt, _ := s.mount(accessor)
+	m["mount_accessor"], m["mount_path"], m["mount_type"] = accessor, mt.Path, mt.Type
+	return m
+}
+
 func (s *Store) aliasData(a *Alias) map[string]any {
-	m, _ := s.mount(a.MountAccessor)
-	return map[string]any{
+	return s.withMount(a.MountAccessor, map[string]any{
 		"id":                        a.ID,
 		"name":                      a.Name,
 		"canonical_id":              a.CanonicalID,
-		"mount_accessor":            a.MountAccessor,
-		"mount_path":                m.Path,
-		"mount_type":                m.Type,
 		"metadata":                  mapOrNil(a.Metadata),
 		"custom_metadata":           mapOrNil(a.CustomMetadata),
 		"creation_time":             timeString(a.CreationTime),
@@ -165,7 +168,7 @@ func (s *Store) aliasData(a *Alias) map[string]any {
 		"merged_from_canonical_ids": nil,
 		"namespace_id":              "root",
 		"local":                     false,
-	}
+	})
 }
 
 // entityData is the read form of an entity. Called with mu held.
@@ -221,20 +224,16 @@ func (s *Store) groupData(g *Group) map[string]any {
 }
 
 func (s *Store) groupAliasData(a *GroupAlias) map[string]any {
-	m, _ := s.mount(a.MountAccessor)
-	return map[string]any{
+	return s.withMount(a.MountAccessor, map[string]any{
 		"id":                        a.ID,
 		"name":                      a.Name,
 		"canonical_id":              a.CanonicalID,
-		"mount_accessor":            a.MountAccessor,
-		"mount_path":                m.Path,
-		"mount_type":                m.Type,
 		"metadata":                  nil,
 		"creation_time":             timeString(a.CreationTime),
 		"last_update_time":          timeString(a.LastUpdateTime),
 		"merged_from_canonical_ids": nil,
 		"namespace_id":              "root",
-	}
+	})
 }
 
 func listResponse(keys []string, info map[string]any) *logical.Response {

@@ -127,9 +127,8 @@ func (s *Store) aliasList(ctx context.Context, req *framework.Request) (*logical
 	info := map[string]any{}
 	for id, a := range s.aliases {
 		keys = append(keys, id)
-		m, _ := s.mount(a.MountAccessor)
-		info[id] = map[string]any{"canonical_id": a.CanonicalID, "name": a.Name, "mount_accessor": a.MountAccessor,
-			"mount_path": m.Path, "mount_type": m.Type, "custom_metadata": mapOrNil(a.CustomMetadata)}
+		info[id] = s.withMount(a.MountAccessor, map[string]any{"canonical_id": a.CanonicalID, "name": a.Name,
+			"custom_metadata": mapOrNil(a.CustomMetadata)})
 	}
 	return listResponse(keys, info), nil
 }

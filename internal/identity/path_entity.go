@@ -136,9 +136,7 @@ func (s *Store) entityListID(ctx context.Context, req *framework.Request) (*logi
 		aliases := []map[string]any{}
 		for _, aid := range s.aliasesOfEntity[id] {
 			a := s.aliases[aid]
-			m, _ := s.mount(a.MountAccessor)
-			aliases = append(aliases, map[string]any{"id": a.ID, "name": a.Name, "canonical_id": a.CanonicalID,
-				"mount_accessor": a.MountAccessor, "mount_path": m.Path, "mount_type": m.Type})
+			aliases = append(aliases, s.withMount(a.MountAccessor, map[string]any{"id": a.ID, "name": a.Name, "canonical_id": a.CanonicalID}))
 		}
 		info[id] = map[string]any{"name": e.Name, "aliases": aliases}
 	}

@@ -169,9 +169,7 @@ func (s *Store) groupListID(ctx context.Context, req *framework.Request) (*logic
 		keys = append(keys, id)
 		gi := map[string]any{"name": g.Name, "num_member_entities": len(g.MemberEntityIDs), "num_parent_groups": len(s.parentsOfGroup[id])}
 		if g.Alias != nil {
-			m, _ := s.mount(g.Alias.MountAccessor)
-			gi["alias"] = map[string]any{"id": g.Alias.ID, "name": g.Alias.Name, "mount_accessor": g.Alias.MountAccessor,
-				"mount_path": m.Path, "mount_type": m.Type}
+			gi["alias"] = s.withMount(g.Alias.MountAccessor, map[string]any{"id": g.Alias.ID, "name": g.Alias.Name})
 		}
 		info[id] = gi
 	}
@@ -312,9 +310,7 @@ func (s *Store) groupAliasList(ctx context.Context, req *framework.Request) (*lo
 		}
 		a := g.Alias
 		keys = append(keys, a.ID)
-		m, _ := s.mount(a.MountAccessor)
-		info[a.ID] = map[string]any{"canonical_id": a.CanonicalID, "name": a.Name, "mount_accessor": a.MountAccessor,
-			"mount_path": m.Path, "mount_type": m.Type}
+		info[a.ID] = s.withMount(a.MountAccessor, map[string]any{"canonical_id": a.CanonicalID, "name": a.Name})
 	}
 	return listResponse(keys, info), nil
 }
