@@ -114,10 +114,7 @@ Usage: tresor audit list [options]
 				"Print replication and options of each device.")
 		},
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -182,10 +179,7 @@ Usage: tresor audit disable [options] PATH
       $ tresor audit disable file/
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}

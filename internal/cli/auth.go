@@ -127,10 +127,7 @@ Usage: tresor auth disable [options] PATH
       $ tresor auth disable userpass/
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
@@ -164,10 +161,7 @@ Usage: tresor auth list [options]
 				"Print TTLs, options, replication and other settings of each method.")
 		},
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}

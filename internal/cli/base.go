@@ -254,6 +254,15 @@ func (c *command) clientOrFail() (*api.Client, int) {
 	return client, exitOK
 }
 
+// argsAndClient is wantArgs then clientOrFail, the opening of most
+// commands: a nil client comes with the exit code to return.
+func (c *command) argsAndClient(args []string, min, max int) (*api.Client, int) {
+	if !c.wantArgs(args, min, max) {
+		return nil, exitLocal
+	}
+	return c.clientOrFail()
+}
+
 // apiFailed reports a failed API call as "<what>: <error>" and returns exit
 // code 2. Under -output-curl-string the "failure" is the request the client
 // declined to send: print it as a curl command and succeed.

@@ -711,10 +711,7 @@ Usage: tresor kv enable-versioning [options] KEY
       $ tresor kv enable-versioning secret/
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}

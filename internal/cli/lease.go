@@ -120,14 +120,11 @@ Usage: tresor lease revoke [options] ID
 			if force && !prefix {
 				return c.usageError("Specifying -force requires also specifying -prefix")
 			}
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			id := strings.TrimSpace(args[0])
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
+			id := strings.TrimSpace(args[0])
 			opts := &api.RevokeOptions{LeaseID: id, Force: force, Prefix: prefix, Sync: sync}
 			if err := client.Sys().RevokeWithOptionsWithContext(c.s.ctx, opts); err != nil {
 				switch {
@@ -168,14 +165,11 @@ Usage: tresor lease lookup [options] ID
       $ tresor lease lookup database/creds/readonly/2f6a614c-4aa2-7b19
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			id := strings.TrimSpace(args[0])
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
+			id := strings.TrimSpace(args[0])
 			secret, err := client.Sys().LookupWithContext(c.s.ctx, id)
 			if err != nil {
 				return c.apiFailed(err, "Error looking up lease id %s", id)
@@ -206,14 +200,11 @@ Usage: tresor lease list [options] PREFIX
       $ tresor lease list database/creds/readonly/
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			prefix := sanitizePath(args[0])
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
+			prefix := sanitizePath(args[0])
 			// The client drops a trailing "/"; the server lists a prefix as a
 			// folder either way.
 			path := "sys/leases/lookup/" + prefix

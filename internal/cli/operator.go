@@ -83,10 +83,7 @@ Usage: tresor operator init [options]
 					"exit code is 0 if initialized, 2 if not, 1 on error.")
 		},
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -272,10 +269,7 @@ Usage: tresor operator unseal [options] [KEY]
 					"keys become recovery keys, or recovery keys unseal keys.")
 		},
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 1)
 			if client == nil {
 				return code
 			}
@@ -325,10 +319,7 @@ Usage: tresor operator seal [options]
       $ tresor operator seal
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -357,10 +348,7 @@ Usage: tresor operator rotate [options]
       $ tresor operator rotate
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -396,10 +384,7 @@ Usage: tresor operator key-status [options]
       $ tresor operator key-status
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}

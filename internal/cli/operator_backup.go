@@ -25,10 +25,7 @@ Usage: tresor operator backup [options] FILE
       $ tresor operator backup tresor.backup
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}

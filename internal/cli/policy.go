@@ -109,14 +109,11 @@ Usage: tresor policy read [options] NAME
       $ tresor policy read web-app-policy
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			name := strings.ToLower(strings.TrimSpace(args[0]))
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
+			name := strings.ToLower(strings.TrimSpace(args[0]))
 			rules, err := client.Sys().GetPolicyWithContext(c.s.ctx, name)
 			if err != nil {
 				return c.apiFailed(err, "Error reading policy named %s", name)
@@ -148,10 +145,7 @@ Usage: tresor policy list [options]
       $ tresor policy list
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -186,14 +180,11 @@ Usage: tresor policy delete [options] NAME
       $ tresor policy delete web-app-policy
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			name := strings.ToLower(strings.TrimSpace(args[0]))
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
+			name := strings.ToLower(strings.TrimSpace(args[0]))
 			if err := client.Sys().DeletePolicyWithContext(c.s.ctx, name); err != nil {
 				return c.apiFailed(err, "Error deleting %s", name)
 			}

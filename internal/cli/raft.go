@@ -97,10 +97,7 @@ Usage: tresor operator raft list-peers [options]
       $ tresor operator raft list-peers
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -144,10 +141,7 @@ Usage: tresor operator raft remove-peer [options] SERVER_ID
       $ tresor operator raft remove-peer node3
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
@@ -183,10 +177,7 @@ Usage: tresor operator raft snapshot save [options] FILE
       $ tresor operator raft snapshot save raft.snap
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
@@ -266,10 +257,7 @@ Usage: tresor operator raft autopilot state [options]
       $ tresor operator raft autopilot state
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -316,10 +304,7 @@ Usage: tresor operator raft autopilot get-config [options]
       $ tresor operator raft autopilot get-config
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}

@@ -216,14 +216,11 @@ Usage: tresor list [options] PATH
       $ tresor list secret/
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			path := sanitizePath(args[0])
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
+			path := sanitizePath(args[0])
 			secret, err := client.Logical().ListWithContext(c.s.ctx, path)
 			if err != nil {
 				return c.apiFailed(err, "Error listing %s", path)

@@ -158,10 +158,7 @@ Usage: tresor secrets disable [options] PATH
       $ tresor secrets disable kv1/
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 1, 1) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 1, 1)
 			if client == nil {
 				return code
 			}
@@ -195,10 +192,7 @@ Usage: tresor secrets list [options]
 				"Print TTLs, options, replication and other settings of each engine.")
 		},
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
@@ -294,10 +288,7 @@ Usage: tresor secrets tune [options] PATH
 // <prefix><path>/tune ("sys/mounts/" or "sys/auth/"); what names the kind
 // of mount in messages.
 func (c *command) tuneMount(args []string, f mountFlags, prefix, what string) int {
-	if !c.wantArgs(args, 1, 1) {
-		return exitLocal
-	}
-	client, code := c.clientOrFail()
+	client, code := c.argsAndClient(args, 1, 1)
 	if client == nil {
 		return code
 	}
@@ -342,10 +333,7 @@ Usage: tresor secrets move [options] SOURCE DESTINATION
       $ tresor secrets move kv1/ kv-legacy/
 `,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 2, 2) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 2, 2)
 			if client == nil {
 				return code
 			}

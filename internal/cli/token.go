@@ -90,10 +90,7 @@ Usage: tresor token create [options]
 `,
 		flags: f.declare,
 		run: func(c *command, args []string) int {
-			if !c.wantArgs(args, 0, 0) {
-				return exitLocal
-			}
-			client, code := c.clientOrFail()
+			client, code := c.argsAndClient(args, 0, 0)
 			if client == nil {
 				return code
 			}
