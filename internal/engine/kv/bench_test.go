@@ -3,7 +3,6 @@ package kv
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -53,34 +52,6 @@ func BenchmarkV2Write(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
-	}
-}
-
-// BenchmarkV2ReadSpread reads keys chosen at random among n, to show how a
-// read's cost grows with the number of secrets (the decode cache holds a
-// few thousand records).
-func BenchmarkV2ReadSpread(b *testing.B) {
-	for _, n := range []int{1000, 100000} {
-		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
-			kv, s := benchBackend(b)
-			ctx := context.Background()
-			paths := make([]string, n)
-			for i := range paths {
-				paths[i] = fmt.Sprintf("data/app/%d", i)
-				if _, err := kv.HandleRequest(ctx, &logical.Request{Operation: logical.UpdateOperation, Path: paths[i], Storage: s, Data: map[string]any{"data": benchSecret}}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			rng := rand.New(rand.NewPCG(1, 2))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				resp, err := kv.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: paths[rng.IntN(n)], Storage: s})
-				if err != nil || resp.Data["data"] == nil {
-					b.Fatal(resp, err)
-				}
-			}
-		})
 	}
 }
 

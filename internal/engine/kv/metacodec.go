@@ -153,11 +153,12 @@ func (r *metaReader) fail() {
 	r.err, r.b = errBadMeta, nil
 }
 
-func (r *metaReader) uvarint() uint64 {
+// next reads one value with decode (binary.Uvarint or binary.Varint).
+func next[T uint64 | int64](r *metaReader, decode func([]byte) (T, int)) T {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b)
+	v, n := decode(r.b)
 	if n <= 0 {
 		r.fail()
 		return 0
@@ -166,18 +167,8 @@ func (r *metaReader) uvarint() uint64 {
 	return v
 }
 
-func (r *metaReader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *metaReader) uvarint() uint64 { return next(r, binary.Uvarint) }
+func (r *metaReader) varint() int64   { return next(r, binary.Varint) }
 
 func (r *metaReader) int() int {
 	v := r.uvarint()
