@@ -2,8 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -432,87 +430,3 @@ func ReadChallenge(ctx context.Context, under storage.Store, id string, rootKey 
 // PhysicalStorage is the store below the barrier (ciphertext), for the
 // sys/storage/raft/* endpoints.
 func (c *Core) PhysicalStorage() storage.Store { return c.cfg.Storage }
-
-// Raft snapshots carry a MAC of their checksums under a key kept in the
-// barrier, so a restore tells this cluster's snapshots from others'.
-const snapshotKeyPath = "core/raft/snapshot-key"
-
-func (c *Core) snapshotKey(ctx context.Context) ([]byte, error) {
-	e, err := c.barrier.Get(ctx, snapshotKeyPath)
-	if err == nil {
-		return e.Value, nil
-	}
-	if !errors.Is(err, storage.ErrNotFound) {
-		return nil, err
-	}
-	key := []byte(randomHex(32))
-	if err := c.barrier.Put(ctx, &storage.Entry{Key: snapshotKeyPath, Value: key}); err != nil {
-		return nil, err
-	}
-	return key, nil
-}
-
-func (c *Core) activeCheck() error {
-	if c.sealed {
-		return logical.ErrSealed
-	}
-	if c.standby {
-		return ErrStandby
-	}
-	return nil
-}
-
-// SealSnapshot MACs a snapshot's checksum file.
-func (c *Core) SealSnapshot(ctx context.Context, sums []byte) ([]byte, error) {
-	c.state.RLock()
-	defer c.state.RUnlock()
-	if err := c.activeCheck(); err != nil {
-		return nil, err
-	}
-	key, err := c.snapshotKey(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write(sums)
-	return m.Sum(nil), nil
-}
-
-// VerifySnapshot checks a snapshot's MAC against this cluster's key.
-func (c *Core) VerifySnapshot(ctx context.Context, sums, sealed []byte) error {
-	want, err := c.SealSnapshot(ctx, sums)
-	if err != nil {
-		return err
-	}
-	if !hmac.Equal(want, sealed) {
-		return errors.New("snapshot MAC mismatch")
-	}
-	return nil
-}
-
-// AfterRestore brings the active node in line with restored data: the
-// caches are dropped and reloaded from storage; after a forced restore
-// (another cluster's keys) the node seals, to be unsealed with the keys of
-// the snapshot's cluster.
-func (c *Core) AfterRestore(ctx context.Context, forced bool) {
-	if !forced {
-		c.state.Lock()
-		if !c.sealed && !c.standby {
-			c.teardownLocked()
-			err := c.barrier.Reload(ctx)
-			if err == nil {
-				err = c.postUnseal(ctx)
-			}
-			if err == nil {
-				c.state.Unlock()
-				return
-			}
-			c.logger.Error("reloading after a snapshot restore failed; sealing", "error", err)
-		}
-		c.state.Unlock()
-	}
-	c.stopHA()
-	c.state.Lock()
-	defer c.state.Unlock()
-	c.sealLocked()
-}
