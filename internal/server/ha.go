@@ -46,6 +46,10 @@ type cluster struct {
 	disableForwarding bool
 	fwdTransport      *http.Transport
 	lastLeader        atomic.Pointer[string]
+	// leader is the active node as last learnt, kept for leaderTTL so
+	// forwarded requests do not each ask the storage (on PostgreSQL, a
+	// query); forgotten when delivering to it fails.
+	leader atomic.Pointer[knownLeader]
 
 	joinMu sync.Mutex
 	join   *pendingJoin
@@ -54,6 +58,12 @@ type cluster struct {
 // forwardedHeader marks a request forwarded by a standby, so the receiver
 // never forwards it again.
 const forwardedHeader = "X-Tresor-Forwarded"
+
+// notActiveHeader marks the answer of a node that refused a forwarded
+// request because it is not (or no longer) the active node: the request
+// was not applied, so the standby may send it again to the newest active
+// node.
+const notActiveHeader = "X-Tresor-Not-Active"
 
 // newCluster binds the cluster port. clusterAddr is where to listen
 // (listener cluster_address, else the API port + 1).
@@ -146,6 +156,14 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 			return
 		}
 		standby := c.srv.Core.Standby()
+		wasForwarded := forwarded || r.Header.Get(forwardedHeader) != ""
+		if wasForwarded && (standby || c.srv.Core.Sealed()) && !standbyLocal[p] {
+			// Sent here as to the active node, which this node is not (any
+			// more): the sender tries the newest one.
+			w.Header().Set(notActiveHeader, "1")
+			c.fail(w, errNotActive)
+			return
+		}
 		if !standby || !strings.HasPrefix(p, "/v1/") || standbyLocal[p] {
 			switch p {
 			case "/v1/sys/storage/raft/bootstrap/challenge":
@@ -161,10 +179,6 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if forwarded || r.Header.Get(forwardedHeader) != "" {
-			c.fail(w, errNotActive)
-			return
-		}
 		c.forward(w, r, next)
 	})
 }
@@ -172,9 +186,10 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 // forward sends r to the active node over the cluster port, or redirects
 // the client to the active node's api_addr when forwarding is disabled.
 // A request that could not be delivered (no active node known, the
-// connection to it refused) is retried against the newest active node for
-// up to leaderWait, so clients ride through a failover; one that was sent
-// and got no answer is not retried (it may have been applied).
+// connection to it refused, or the node reached no longer active) is
+// retried against the newest active node for up to leaderWait, so clients
+// ride through a failover; one that was sent and got no answer is not
+// retried (it may have been applied).
 func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxForwardBody))
 	if err != nil {
@@ -214,7 +229,15 @@ func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 		resp, err := c.fwdTransport.RoundTrip(out)
 		var de *dialError
-		if errors.As(err, &de) {
+		retry := errors.As(err, &de)
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(notActiveHeader) != "" {
+			_ = resp.Body.Close()
+			retry = true
+		}
+		if retry || err != nil {
+			c.forgetLeader()
+		}
+		if retry {
 			select {
 			case <-ctx.Done():
 				c.fail(w, &logical.Error{Kind: logical.KindUnavailable, Messages: []string{"no active node in the cluster could be reached"}})
@@ -254,13 +277,32 @@ func (e *dialError) Unwrap() error { return e.err }
 // node that just started, or an election).
 const leaderWait = 10 * time.Second
 
+// leaderTTL is how long a standby trusts what it learnt of the active
+// node without asking again. A failover within it costs a forwarded
+// request one failed attempt, after which the standby asks at once.
+const leaderTTL = time.Second
+
+// knownLeader is the active node as a standby last learnt it.
+type knownLeader struct {
+	ls      *seal.LeaderStatus
+	expires time.Time
+}
+
+// forgetLeader drops the remembered active node.
+func (c *cluster) forgetLeader() { c.leader.Store(nil) }
+
 // activeNode names the active node, waiting a little for one to be known.
+// The answer is remembered for leaderTTL.
 func (c *cluster) activeNode(ctx context.Context) (*seal.LeaderStatus, error) {
+	if k := c.leader.Load(); k != nil && time.Now().Before(k.expires) {
+		return k.ls, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, leaderWait)
 	defer cancel()
 	for {
 		ls, err := c.srv.Core.Leader(ctx)
 		if err == nil && ls.LeaderAddress != "" && !ls.IsSelf {
+			c.leader.Store(&knownLeader{ls: ls, expires: time.Now().Add(leaderTTL)})
 			return ls, nil
 		}
 		select {
