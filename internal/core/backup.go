@@ -58,6 +58,11 @@ func (c *Core) RestoreStorage(ctx context.Context, req *logical.Request, body []
 	if err := c.checkRestore(ctx, req, func() error { return c.checkBackup(body, force) }); err != nil {
 		return err
 	}
+	// On an HA node the lock is released after the swap, once sealed: no
+	// other node becomes active on the old data meanwhile, and the next
+	// one finds the restored data (and, if its keys do not open it,
+	// seals in turn: see runHA).
+	defer c.stopHA()
 	c.state.Lock()
 	defer c.state.Unlock()
 	if c.sealed {

@@ -100,6 +100,14 @@ func (c *Core) runHA(ctx context.Context, run *haRun) {
 			continue
 		}
 		if err := c.becomeActive(ctx); err != nil {
+			if errors.Is(err, barrier.ErrBadRootKey) {
+				// The storage was restored from another cluster's data:
+				// this node's keys are stale. It seals (sealStale stops
+				// this loop and releases the lock) rather than serve.
+				c.logger.Warn("the stored keyring does not open with this node's keys (the storage was restored); sealing: unseal with the keys of the restored data", "error", err)
+				go c.sealStale()
+				return
+			}
 			c.logger.Error("becoming active failed; stepping down", "error", err)
 			_ = run.lock.Unlock(context.Background())
 			sleepCtx(ctx, time.Second)
@@ -157,7 +165,7 @@ func (c *Core) becomeActive(ctx context.Context) error {
 func (c *Core) becomeStandby() {
 	c.state.Lock()
 	defer c.state.Unlock()
-	if c.standby {
+	if c.standby || c.sealed {
 		return
 	}
 	c.teardownLocked()
@@ -185,6 +193,40 @@ func (c *Core) teardownLocked() {
 	}
 	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
 	c.identity = nil
+}
+
+// StorageReplaced is told that the data below the core was replaced
+// wholesale beneath it: on a Raft follower, by a snapshot installed from
+// the leader — an operator's restore on the active node, replicated. A
+// standby reloads its keyring; if its keys no longer open the stored one
+// (the restore came from another cluster, or from before a root key
+// change), it seals, to be unsealed with the keys of the restored data as
+// the node that restored is, instead of waiting with stale keys. The
+// active node and sealed nodes have nothing to do: the restore itself
+// reloads or seals the active node, and an unseal reads everything anew.
+func (c *Core) StorageReplaced() {
+	c.state.RLock()
+	check := !c.sealed && c.standby
+	var err error
+	if check {
+		err = c.barrier.Reload(context.Background())
+	}
+	c.state.RUnlock()
+	if !check || err == nil {
+		return
+	}
+	c.logger.Warn("the storage was restored with keys this node does not hold; sealing: unseal with the keys of the restored data", "error", err)
+	c.sealStale()
+}
+
+// sealStale seals a node whose keys no longer match the stored data, and
+// makes the seal read its configuration (shares, threshold) anew.
+func (c *Core) sealStale() {
+	c.stopHA()
+	c.state.Lock()
+	defer c.state.Unlock()
+	c.sealLocked()
+	c.seal.Reload()
 }
 
 // stopHA ends the HA loop (which drops active state) and releases the lock.

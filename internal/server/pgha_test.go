@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -212,5 +213,81 @@ func TestPostgresHADisableClustering(t *testing.T) {
 	s, err := c.KVv2("secret").Get(context.Background(), "app")
 	if err != nil || s.Data["v"] != "through a redirect" {
 		t.Fatalf("read through the standby = %v, %v", s, err)
+	}
+}
+
+// TestPostgresHARestoreSealsBoth: operator restore -force of another
+// cluster's backup on the active node of two PostgreSQL HA nodes seals
+// both: the standby, taking over, finds that its keys no longer open the
+// data and seals instead of serving. Both unseal with the backup's key and
+// serve its data.
+func TestPostgresHARestoreSealsBoth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and three servers")
+	}
+	src := newProc(t)
+	src.start()
+	initSrc, err := src.client("").Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseal(t, src.client(""), initSrc.Keys[0])
+	if _, err := src.client(initSrc.RootToken).Logical().Write("secret/app", map[string]any{"v": "from-src"}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "src.backup")
+	if out, err := cliRun(t, src.addr, initSrc.RootToken, "operator", "backup", file); err != nil {
+		t.Fatalf("operator backup: %v\n%s", err, out)
+	}
+
+	pg := pgtest.Start(t)
+	nodes := []*proc{newPGHAProc(t, pg.URL), newPGHAProc(t, pg.URL)}
+	for _, n := range nodes {
+		n.start()
+	}
+	init, err := nodes[0].client("").Sys().Init(&api.InitRequest{SecretShares: 3, SecretThreshold: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseal(t, nodes[0].client(""), init.Keys[0], init.Keys[1])
+	if activeOf(t, nodes[:1], 30*time.Second) == nil {
+		t.Fatalf("node 1 did not become active:\n%s", nodes[0].logs)
+	}
+	unseal(t, nodes[1].client(""), init.Keys[1], init.Keys[2])
+	deadline := time.Now().Add(15 * time.Second)
+	for healthCode(t, nodes[1].addr) != http.StatusTooManyRequests {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2 is not a standby:\n%s", nodes[1].logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	if out, err := cliRun(t, nodes[0].addr, init.RootToken, "operator", "restore", "-force", file); err != nil {
+		t.Fatalf("operator restore: %v\n%s", err, out)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for _, n := range nodes {
+		for {
+			st, err := n.client("").Sys().SealStatus()
+			if err == nil && st.Sealed && st.T == 1 && st.N == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s after the restore: %+v, %v; want sealed, 1 of 1\n%s", n.addr, st, err, n.logs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, n := range nodes {
+		unseal(t, n.client(""), initSrc.Keys[0])
+	}
+	if activeOf(t, nodes, 30*time.Second) == nil {
+		t.Fatal("no node became active after unsealing with the backup's key")
+	}
+	for _, n := range nodes {
+		s, err := n.client(initSrc.RootToken).Logical().Read("secret/app")
+		if err != nil || s == nil || s.Data["v"] != "from-src" {
+			t.Fatalf("read on %s after the restore = %v, %v", n.addr, s, err)
+		}
 	}
 }

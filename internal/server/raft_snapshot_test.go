@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 )
@@ -151,6 +153,99 @@ path "sys/storage/raft/snapshot-force" { capabilities = [%s] }`
 	}
 	if out := p.cliFails(sudo, "operator", "raft", "snapshot", "restore", snap); !strings.Contains(out, "500") {
 		t.Fatalf("restore with the audit device failing: %s", out)
+	}
+}
+
+// TestRaftRestoreSealsEveryNode: a snapshot of another cluster restored
+// (-force) on the active node of a three-node cluster seals every node,
+// not only the one that restored: the followers install it through Raft
+// and their keys no longer open the data. Each then reports the
+// snapshot's seal configuration, unseals with the snapshot cluster's key,
+// and the cluster serves the restored data.
+func TestRaftRestoreSealsEveryNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four servers")
+	}
+	src := newRaftProc(t, "src1")
+	srcKey, srcRoot := initSingle(t, src)
+	if err := src.client(srcRoot).Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.client(srcRoot).KVv2("secret").Put(context.Background(), "app", map[string]any{"v": "from-src"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(t.TempDir(), "src.snap")
+	src.cli(srcRoot, "operator", "raft", "snapshot", "save", snap)
+
+	nodes, _, root := startRaftCluster(t)
+	active := activeOf(t, nodes, 10*time.Second)
+	if active == nil {
+		t.Fatal("no active node")
+	}
+	if err := active.client(root).Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := active.client(root).KVv2("secret").Put(context.Background(), "app", map[string]any{"v": "from-cluster"}); err != nil {
+		t.Fatal(err)
+	}
+	// Raft refuses a restore while a configuration change is pending: wait
+	// for the joined nodes' promotion to voters.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s, err := active.client(root).Logical().Read("sys/storage/raft/configuration")
+		voters := 0
+		if err == nil && s != nil {
+			cfg, _ := s.Data["config"].(map[string]any)
+			servers, _ := cfg["servers"].([]any)
+			for _, sv := range servers {
+				if m, _ := sv.(map[string]any); m["voter"] == true {
+					voters++
+				}
+			}
+		}
+		if voters == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the joined nodes were not promoted to voters: %v, %v", s, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	active.cli(root, "operator", "raft", "snapshot", "restore", "-force", snap)
+
+	// Every node seals, with the snapshot's seal configuration (1 of 1,
+	// where the cluster had 2 of 3).
+	deadline = time.Now().Add(30 * time.Second)
+	for _, n := range nodes {
+		for {
+			st, err := n.client("").Sys().SealStatus()
+			if err == nil && st.Sealed && st.T == 1 && st.N == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s after the restore: %+v, %v; want sealed, 1 of 1\n%s", n.addr, st, err, n.logs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if code := healthCode(t, n.addr); code != http.StatusServiceUnavailable {
+			t.Fatalf("sealed node %s health = %d, want 503", n.addr, code)
+		}
+	}
+
+	for _, n := range nodes {
+		n.cli("", "operator", "unseal", srcKey)
+	}
+	if activeOf(t, nodes, 30*time.Second) == nil {
+		t.Fatal("no node became active after unsealing with the snapshot's key")
+	}
+	for _, n := range nodes { // the active node and, forwarded, the standbys
+		s, err := n.client(srcRoot).KVv2("secret").Get(context.Background(), "app")
+		if err != nil || s.Data["v"] != "from-src" {
+			t.Fatalf("read on %s after the restore = %v, %v; want from-src", n.addr, s, err)
+		}
+	}
+	if _, err := nodes[0].client(root).KVv2("secret").Get(context.Background(), "app"); err == nil {
+		t.Fatal("the replaced cluster's root token still works")
 	}
 }
 

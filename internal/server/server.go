@@ -157,6 +157,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		})
 	}
 	s.Core = c
+	if s.cluster != nil && s.cluster.raft != nil {
+		// A snapshot installed beneath a standby may be another cluster's
+		// data: the core checks its keys (and seals if they are stale).
+		s.cluster.raft.OnRestore(c.StorageReplaced)
+	}
 	if err := s.startBackups(); err != nil {
 		if s.cluster != nil {
 			s.cluster.close()
