@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,13 @@ path "sys/storage/raft/snapshot-force" { capabilities = [%s] }`
 		return s.Auth.ClientToken
 	}
 	noSudo, sudo := token("snap-nosudo"), token("snap-sudo")
+	const canary = "canary-9f3a61-do-not-log"
+	if err := c.Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KVv2("secret").Put(context.Background(), "app", map[string]any{"password": canary}); err != nil {
+		t.Fatal(err)
+	}
 
 	dir := t.TempDir()
 	snap := filepath.Join(dir, "s.snap")
@@ -82,6 +90,22 @@ path "sys/storage/raft/snapshot-force" { capabilities = [%s] }`
 	for _, tok := range []string{root, noSudo, sudo} {
 		if bytes.Contains(raw, []byte(tok)) {
 			t.Fatal("a token in clear in the audit log")
+		}
+	}
+	if bytes.Contains(raw, []byte(canary)) {
+		t.Fatal("a secret in clear in the audit log")
+	}
+	if f, err := os.Open(snap); err != nil {
+		t.Fatal(err)
+	} else {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tarball, err := io.ReadAll(zr)
+		f.Close()
+		if err != nil || bytes.Contains(tarball, []byte(canary)) {
+			t.Fatalf("the snapshot is unreadable or holds a secret in clear: %v", err)
 		}
 	}
 	type key struct{ typ, op, path string }
