@@ -324,6 +324,20 @@ func (c *Core) ensureClusterTLS(ctx context.Context) (bool, *ClusterTLS, error) 
 	return true, m, nil
 }
 
+// StoredClusterTLS returns the cluster TLS material as stored (nil before
+// any node has been active), on an active node or a standby: a standby
+// that cannot reach the active node reads it again, in case the active
+// node made new material (the first active node of a cluster, or the
+// first after a restore of data that had none).
+func (c *Core) StoredClusterTLS(ctx context.Context) (*ClusterTLS, error) {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	if c.sealed {
+		return nil, logical.ErrSealed
+	}
+	return c.readClusterTLS(ctx)
+}
+
 // ClusterTLSMaterial returns the cluster TLS material (active node only).
 func (c *Core) ClusterTLSMaterial(ctx context.Context) (*ClusterTLS, error) {
 	c.state.RLock()

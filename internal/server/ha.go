@@ -131,12 +131,28 @@ func (c *cluster) onClusterTLS(_ context.Context, m *core.ClusterTLS) error {
 }
 
 // onSealed is core.HA.Sealed: a sealed node leaves Raft, so it can never
-// hold leadership that no unsealed node could use.
+// hold leadership that no unsealed node could use, and forgets the cluster
+// TLS material (the next unseal installs what the data holds then).
 func (c *cluster) onSealed() {
 	if c.raft != nil {
 		if err := c.raft.Stop(); err != nil {
 			c.logger.Warn("stopping raft after seal", "error", err)
 		}
+	}
+	c.port.clearCreds()
+	c.forgetLeader()
+}
+
+// refreshCreds installs the cluster TLS material as stored now, when a
+// standby could not reach the active node: the active node may have made
+// new material since this node was unsealed.
+func (c *cluster) refreshCreds(ctx context.Context) {
+	m, err := c.srv.Core.StoredClusterTLS(ctx)
+	if err != nil || m == nil {
+		return
+	}
+	if err := c.port.setCreds(m); err != nil {
+		c.logger.Warn("cluster TLS material", "error", err)
 	}
 }
 
@@ -236,6 +252,9 @@ func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 		if retry || err != nil {
 			c.forgetLeader()
+		}
+		if de != nil {
+			c.refreshCreds(ctx)
 		}
 		if retry {
 			select {
