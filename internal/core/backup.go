@@ -55,7 +55,16 @@ func (c *Core) RestoreStorage(ctx context.Context, req *logical.Request, body []
 	if strings.HasPrefix(req.Path, raftSnapshotPath) {
 		return c.restoreRaftSnapshot(ctx, req, body, force)
 	}
-	if err := c.checkRestore(ctx, req, func() error { return c.checkBackup(body, force) }); err != nil {
+	err := c.checkRestore(ctx, req, func() error {
+		if _, ok := c.cfg.Storage.(raftSnapshots); ok {
+			// The swap below would be replicated entry by entry, on a node
+			// that leaves Raft when it seals: a Raft cluster is restored
+			// from a Raft snapshot.
+			return logical.InvalidRequest("raft storage is restored from a raft snapshot: use operator raft snapshot restore (sys/storage/raft/snapshot)")
+		}
+		return c.checkBackup(body, force)
+	})
+	if err != nil {
 		return err
 	}
 	// On an HA node the lock is released after the swap, once sealed: no

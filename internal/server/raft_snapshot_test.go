@@ -145,6 +145,17 @@ path "sys/storage/raft/snapshot-force" { capabilities = [%s] }`
 		t.Errorf("%d refused snapshot requests audited as permission denied, want 3", denied)
 	}
 
+	// A backup in operator backup's format cannot be restored onto Raft
+	// storage (the snapshot is the way): a clear 400, and nothing changes.
+	bk := filepath.Join(dir, "b.backup")
+	p.cli(root, "operator", "backup", bk)
+	if out := p.cliFails(root, "operator", "restore", "-force", bk); !strings.Contains(out, "400") || !strings.Contains(out, "raft snapshot") {
+		t.Fatalf("operator restore on raft storage: %s", out)
+	}
+	if st, err := c.Sys().SealStatus(); err != nil || st.Sealed {
+		t.Fatalf("a refused restore sealed the server: %+v %v", st, err)
+	}
+
 	// The only audit device cannot record: no snapshot leaves the server
 	// and none is installed.
 	col := newAuditCollector(t)
