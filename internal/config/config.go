@@ -30,6 +30,13 @@ type Config struct {
 	APIAddr string
 	// ClusterAddr is the address advertised to other cluster members.
 	ClusterAddr string
+	// DisableClustering turns request forwarding off (Vault's
+	// disable_clustering, top level or in the storage stanza): an HA
+	// standby answers 307 to the active node's api_addr instead of
+	// forwarding, and this node, when active, advertises no cluster
+	// address, so the others redirect to it too. Not allowed with raft
+	// storage, whose traffic runs over the cluster port.
+	DisableClustering bool
 
 	DisableMlock bool
 
@@ -197,6 +204,9 @@ func (c *Config) Validate(dev bool) error {
 	}
 	if err := validateSeals(c.Seals); err != nil {
 		errs = append(errs, err)
+	}
+	if s := c.Storage; c.DisableClustering && s != nil && s.Type == "raft" {
+		errs = append(errs, fmt.Errorf("%sdisable_clustering: %w: clustering cannot be disabled with raft storage, whose replication runs over the cluster port", prefix(s.at), ErrInvalidValue))
 	}
 	if c.DefaultLeaseTTL > c.MaxLeaseTTL {
 		errs = append(errs, fmt.Errorf("default_lease_ttl: %w: greater than max_lease_ttl", ErrInvalidValue))

@@ -18,11 +18,16 @@ type decoder struct {
 
 // topLevel maps each implemented top-level setting to the code storing it.
 var topLevel = map[string]func(c *Config, v any) error{
-	"api_addr":          func(c *Config, v any) (err error) { c.APIAddr, err = asString(v); return err },
-	"cluster_addr":      func(c *Config, v any) (err error) { c.ClusterAddr, err = asString(v); return err },
-	"cluster_name":      func(c *Config, v any) (err error) { c.ClusterName, err = asString(v); return err },
-	"pid_file":          func(c *Config, v any) (err error) { c.PidFile, err = asString(v); return err },
-	"disable_mlock":     func(c *Config, v any) (err error) { c.DisableMlock, err = asBool(v); return err },
+	"api_addr":      func(c *Config, v any) (err error) { c.APIAddr, err = asString(v); return err },
+	"cluster_addr":  func(c *Config, v any) (err error) { c.ClusterAddr, err = asString(v); return err },
+	"cluster_name":  func(c *Config, v any) (err error) { c.ClusterName, err = asString(v); return err },
+	"pid_file":      func(c *Config, v any) (err error) { c.PidFile, err = asString(v); return err },
+	"disable_mlock": func(c *Config, v any) (err error) { c.DisableMlock, err = asBool(v); return err },
+	"disable_clustering": func(c *Config, v any) error {
+		b, err := asBool(v)
+		c.DisableClustering = c.DisableClustering || b
+		return err
+	},
 	"ui":                func(c *Config, v any) (err error) { c.UI, err = asBool(v); return err },
 	"default_lease_ttl": func(c *Config, v any) (err error) { c.DefaultLeaseTTL, err = asDuration(v); return err },
 	"max_lease_ttl":     func(c *Config, v any) (err error) { c.MaxLeaseTTL, err = asDuration(v); return err },

@@ -49,6 +49,14 @@ func TestParseBad(t *testing.T) {
 			name: "config.hcl", src: "backend \"file\" { path = \"/a\" }\nstorage \"file\" { path = \"/b\" }\n",
 			wantErr: ErrDuplicateStorage, want: "config.hcl:2:1:",
 		},
+		"disable_clustering not a boolean in the storage stanza": {
+			name: "config.hcl", src: "storage \"postgresql\" {\n  disable_clustering = \"maybe\"\n}\n",
+			wantErr: ErrInvalidValue, want: "config.hcl:1:9: storage.disable_clustering: invalid value: want a boolean",
+		},
+		"disable_clustering not a boolean": {
+			name: "config.hcl", src: "disable_clustering = \"maybe\"\n",
+			wantErr: ErrInvalidValue, want: "config.hcl:1:1: disable_clustering: invalid value: want a boolean",
+		},
 		"bad duration": {
 			name: "config.hcl", src: "default_lease_ttl = \"forever\"\n",
 			wantErr: ErrInvalidValue, want: "config.hcl:1:1: default_lease_ttl: invalid value: want a duration",

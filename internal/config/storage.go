@@ -23,6 +23,15 @@ func (d *decoder) storage(it *ast.ObjectItem, key string) error {
 		if err != nil {
 			return err
 		}
+		if v, ok := m["disable_clustering"]; ok {
+			// Vault reads it from the storage stanza as well as at the
+			// top level; either one turns clustering off.
+			off, err := asBool(v)
+			if err != nil {
+				return d.invalid(b.pos, key+".disable_clustering", err)
+			}
+			d.cfg.DisableClustering = d.cfg.DisableClustering || off
+		}
 		d.cfg.Storage = &Storage{Type: b.label, Config: m, Path: m["path"], at: here}
 	}
 	return nil

@@ -27,6 +27,20 @@ func TestValidate(t *testing.T) {
 			src:     "storage \"inmem\" {}\nlistener \"tcp\" {\n tls_cert_file = \"/c\"\n tls_key_file = \"/k\"\n tls_require_and_verify_client_cert = true\n tls_disable_client_certs = true\n}",
 			wantErr: ErrInvalidValue, want: `v.hcl:2:10: listener`,
 		},
+		"disable_clustering with postgresql": {
+			src: "storage \"postgresql\" {\n ha_enabled = \"true\"\n disable_clustering = \"true\"\n}\nlistener \"tcp\" { tls_disable = 1 }",
+		},
+		"disable_clustering in the raft stanza": {
+			src:     "storage \"raft\" {\n path = \"/d\"\n disable_clustering = \"true\"\n}\nlistener \"tcp\" { tls_disable = 1 }",
+			wantErr: ErrInvalidValue, want: "v.hcl:1:1: disable_clustering: invalid value: clustering cannot be disabled with raft storage",
+		},
+		"disable_clustering at the top level with raft": {
+			src:     "storage \"raft\" { path = \"/d\" }\nlistener \"tcp\" { tls_disable = 1 }\ndisable_clustering = true",
+			wantErr: ErrInvalidValue, want: "v.hcl:1:1: disable_clustering",
+		},
+		"disable_clustering false with raft": {
+			src: "storage \"raft\" {\n path = \"/d\"\n disable_clustering = false\n}\nlistener \"tcp\" { tls_disable = 1 }",
+		},
 		"default TTL above max": {
 			src: "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = 1 }\ndefault_lease_ttl = \"800h\"", wantErr: ErrInvalidValue, want: "default_lease_ttl",
 		},

@@ -44,15 +44,34 @@ func (c *Core) VerifyBackup(r io.Reader) (backup.Info, error) {
 // truncated or altered file, or (unless force) a backup whose entries do
 // not authenticate under this cluster's keyring, is refused with a 400
 // and nothing changes. req carries the caller's token and connection.
+// POST sys/storage/raft/snapshot[-force] comes here too (req.Path tells)
+// and installs a Raft snapshot instead (see restoreRaftSnapshot).
 //
 // It is not reached through Handle: it needs the core to itself (no
 // request in flight while the data is swapped), which a request holding
 // the core's state cannot have.
 func (c *Core) RestoreStorage(ctx context.Context, req *logical.Request, body []byte, force bool) error {
 	ctx = context.WithoutCancel(ctx)
-	if err := c.checkRestore(ctx, req, body, force); err != nil {
+	if strings.HasPrefix(req.Path, raftSnapshotPath) {
+		return c.restoreRaftSnapshot(ctx, req, body, force)
+	}
+	err := c.checkRestore(ctx, req, func() error {
+		if _, ok := c.cfg.Storage.(raftSnapshots); ok {
+			// The swap below would be replicated entry by entry, on a node
+			// that leaves Raft when it seals: a Raft cluster is restored
+			// from a Raft snapshot.
+			return logical.InvalidRequest("raft storage is restored from a raft snapshot: use operator raft snapshot restore (sys/storage/raft/snapshot)")
+		}
+		return c.checkBackup(body, force)
+	})
+	if err != nil {
 		return err
 	}
+	// On an HA node the lock is released after the swap, once sealed: no
+	// other node becomes active on the old data meanwhile, and the next
+	// one finds the restored data (and, if its keys do not open it,
+	// seals in turn: see runHA).
+	defer c.stopHA()
 	c.state.Lock()
 	defer c.state.Unlock()
 	if c.sealed {
@@ -71,12 +90,15 @@ func (c *Core) RestoreStorage(ctx context.Context, req *logical.Request, body []
 }
 
 // checkRestore authenticates and authorises the caller (sudo on the path),
-// audits the request and checks the file, with the core held unsealed.
-func (c *Core) checkRestore(ctx context.Context, req *logical.Request, body []byte, force bool) error {
+// audits the request, runs run (the check of the file, or a whole
+// snapshot install) and audits its outcome, with the core held unsealed
+// and active. With audit devices enabled and none able to record, nothing
+// runs and the request fails, as every request does.
+func (c *Core) checkRestore(ctx context.Context, req *logical.Request, run func() error) error {
 	c.state.RLock()
 	defer c.state.RUnlock()
-	if c.sealed {
-		return logical.ErrSealed
+	if err := c.activeCheck(); err != nil {
+		return err
 	}
 	te, err := c.authenticate(ctx, req, false)
 	var in *audit.Input
@@ -95,7 +117,7 @@ func (c *Core) checkRestore(ctx context.Context, req *logical.Request, body []by
 			return errAuditFailed
 		}
 	}
-	err = c.checkBackup(body, force)
+	err = run()
 	if in != nil {
 		in.Err = err
 		if aerr := c.logAudit(ctx, "response", in); aerr != nil {

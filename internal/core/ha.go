@@ -2,8 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -102,6 +100,14 @@ func (c *Core) runHA(ctx context.Context, run *haRun) {
 			continue
 		}
 		if err := c.becomeActive(ctx); err != nil {
+			if errors.Is(err, barrier.ErrBadRootKey) {
+				// The storage was restored from another cluster's data:
+				// this node's keys are stale. It seals (sealStale stops
+				// this loop and releases the lock) rather than serve.
+				c.logger.Warn("the stored keyring does not open with this node's keys (the storage was restored); sealing: unseal with the keys of the restored data", "error", err)
+				go c.sealStale()
+				return
+			}
 			c.logger.Error("becoming active failed; stepping down", "error", err)
 			_ = run.lock.Unlock(context.Background())
 			sleepCtx(ctx, time.Second)
@@ -159,7 +165,7 @@ func (c *Core) becomeActive(ctx context.Context) error {
 func (c *Core) becomeStandby() {
 	c.state.Lock()
 	defer c.state.Unlock()
-	if c.standby {
+	if c.standby || c.sealed {
 		return
 	}
 	c.teardownLocked()
@@ -187,6 +193,40 @@ func (c *Core) teardownLocked() {
 	}
 	c.tokens, c.policies, c.mounts, c.leases, c.quotas = nil, nil, nil, nil, nil
 	c.identity = nil
+}
+
+// StorageReplaced is told that the data below the core was replaced
+// wholesale beneath it: on a Raft follower, by a snapshot installed from
+// the leader — an operator's restore on the active node, replicated. A
+// standby reloads its keyring; if its keys no longer open the stored one
+// (the restore came from another cluster, or from before a root key
+// change), it seals, to be unsealed with the keys of the restored data as
+// the node that restored is, instead of waiting with stale keys. The
+// active node and sealed nodes have nothing to do: the restore itself
+// reloads or seals the active node, and an unseal reads everything anew.
+func (c *Core) StorageReplaced() {
+	c.state.RLock()
+	check := !c.sealed && c.standby
+	var err error
+	if check {
+		err = c.barrier.Reload(context.Background())
+	}
+	c.state.RUnlock()
+	if !check || err == nil {
+		return
+	}
+	c.logger.Warn("the storage was restored with keys this node does not hold; sealing: unseal with the keys of the restored data", "error", err)
+	c.sealStale()
+}
+
+// sealStale seals a node whose keys no longer match the stored data, and
+// makes the seal read its configuration (shares, threshold) anew.
+func (c *Core) sealStale() {
+	c.stopHA()
+	c.state.Lock()
+	defer c.state.Unlock()
+	c.sealLocked()
+	c.seal.Reload()
 }
 
 // stopHA ends the HA loop (which drops active state) and releases the lock.
@@ -282,6 +322,20 @@ func (c *Core) ensureClusterTLS(ctx context.Context) (bool, *ClusterTLS, error) 
 		return false, nil, fmt.Errorf("store cluster TLS: %w", err)
 	}
 	return true, m, nil
+}
+
+// StoredClusterTLS returns the cluster TLS material as stored (nil before
+// any node has been active), on an active node or a standby: a standby
+// that cannot reach the active node reads it again, in case the active
+// node made new material (the first active node of a cluster, or the
+// first after a restore of data that had none).
+func (c *Core) StoredClusterTLS(ctx context.Context) (*ClusterTLS, error) {
+	c.state.RLock()
+	defer c.state.RUnlock()
+	if c.sealed {
+		return nil, logical.ErrSealed
+	}
+	return c.readClusterTLS(ctx)
 }
 
 // ClusterTLSMaterial returns the cluster TLS material (active node only).
@@ -432,87 +486,3 @@ func ReadChallenge(ctx context.Context, under storage.Store, id string, rootKey 
 // PhysicalStorage is the store below the barrier (ciphertext), for the
 // sys/storage/raft/* endpoints.
 func (c *Core) PhysicalStorage() storage.Store { return c.cfg.Storage }
-
-// Raft snapshots carry a MAC of their checksums under a key kept in the
-// barrier, so a restore tells this cluster's snapshots from others'.
-const snapshotKeyPath = "core/raft/snapshot-key"
-
-func (c *Core) snapshotKey(ctx context.Context) ([]byte, error) {
-	e, err := c.barrier.Get(ctx, snapshotKeyPath)
-	if err == nil {
-		return e.Value, nil
-	}
-	if !errors.Is(err, storage.ErrNotFound) {
-		return nil, err
-	}
-	key := []byte(randomHex(32))
-	if err := c.barrier.Put(ctx, &storage.Entry{Key: snapshotKeyPath, Value: key}); err != nil {
-		return nil, err
-	}
-	return key, nil
-}
-
-func (c *Core) activeCheck() error {
-	if c.sealed {
-		return logical.ErrSealed
-	}
-	if c.standby {
-		return ErrStandby
-	}
-	return nil
-}
-
-// SealSnapshot MACs a snapshot's checksum file.
-func (c *Core) SealSnapshot(ctx context.Context, sums []byte) ([]byte, error) {
-	c.state.RLock()
-	defer c.state.RUnlock()
-	if err := c.activeCheck(); err != nil {
-		return nil, err
-	}
-	key, err := c.snapshotKey(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write(sums)
-	return m.Sum(nil), nil
-}
-
-// VerifySnapshot checks a snapshot's MAC against this cluster's key.
-func (c *Core) VerifySnapshot(ctx context.Context, sums, sealed []byte) error {
-	want, err := c.SealSnapshot(ctx, sums)
-	if err != nil {
-		return err
-	}
-	if !hmac.Equal(want, sealed) {
-		return errors.New("snapshot MAC mismatch")
-	}
-	return nil
-}
-
-// AfterRestore brings the active node in line with restored data: the
-// caches are dropped and reloaded from storage; after a forced restore
-// (another cluster's keys) the node seals, to be unsealed with the keys of
-// the snapshot's cluster.
-func (c *Core) AfterRestore(ctx context.Context, forced bool) {
-	if !forced {
-		c.state.Lock()
-		if !c.sealed && !c.standby {
-			c.teardownLocked()
-			err := c.barrier.Reload(ctx)
-			if err == nil {
-				err = c.postUnseal(ctx)
-			}
-			if err == nil {
-				c.state.Unlock()
-				return
-			}
-			c.logger.Error("reloading after a snapshot restore failed; sealing", "error", err)
-		}
-		c.state.Unlock()
-	}
-	c.stopHA()
-	c.state.Lock()
-	defer c.state.Unlock()
-	c.sealLocked()
-}

@@ -104,9 +104,12 @@ func New(c Core, opts Options) http.Handler {
 		"sys/seal-status": a.handleSealStatus,
 		"sys/health":      a.handleHealth,
 		"sys/leader":      a.handleLeader,
-		// The body is a backup file, not JSON (sys_restore.go).
-		"sys/storage/restore":       a.handleRestore,
-		"sys/storage/restore-force": a.handleRestore,
+		// The body is a backup file, not JSON (sys_restore.go); a GET of
+		// sys/storage/raft/snapshot (the save) takes the logical path.
+		"sys/storage/restore":             a.handleRestore,
+		"sys/storage/restore-force":       a.handleRestore,
+		"sys/storage/raft/snapshot":       a.handleRestore,
+		"sys/storage/raft/snapshot-force": a.handleRestore,
 	}
 	return a
 }
@@ -145,6 +148,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f(w, r, path)
 		return
 	}
+	a.serveLogical(w, r, path, reqID)
+}
+
+// serveLogical answers a request through the core's pipeline (Handle).
+func (a *api) serveLogical(w http.ResponseWriter, r *http.Request, path, reqID string) {
 	req, err := a.newRequest(w, r, path)
 	if err != nil {
 		respondError(w, a.logger, reqID, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
+	"github.com/tresorhq/tresor/internal/randid"
 )
 
 // envelope is Vault's response body for logical requests.
@@ -136,6 +137,20 @@ func copiesDataToTop(path string) bool {
 		}
 	}
 	return false
+}
+
+// RespondError writes err as Vault's {"errors":[...]} envelope, with the
+// status its kind maps to. It serves the few handlers outside this package
+// that answer HTTP themselves (the HA side of the server: the cluster
+// port's forwarding and the Raft join handshake), so that there is still
+// one place where errors become statuses. An error that is not a
+// *logical.Error is logged and answered as a bare 500 with a new request
+// ID.
+func RespondError(w http.ResponseWriter, logger *slog.Logger, err error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	respondError(w, logger, randid.UUID(), err)
 }
 
 // respondError is the one place where errors become HTTP statuses. Only

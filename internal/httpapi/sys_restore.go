@@ -10,29 +10,40 @@ import (
 	"github.com/tresorhq/tresor/internal/randid"
 )
 
-// Restorer replaces the server's data with a backup (the core does). The
-// request carries the caller's token; the restorer authenticates, checks
-// sudo and audits it.
+// Restorer replaces the server's data with a backup or a Raft snapshot
+// (the core does; req.Path tells which). The request carries the caller's
+// token; the restorer authenticates, checks sudo and audits it, request
+// and response, failing closed like every request.
 type Restorer interface {
 	RestoreStorage(ctx context.Context, req *logical.Request, body []byte, force bool) error
 }
 
+// raftSnapshotPath is where the Raft snapshot is saved (GET, an ordinary
+// logical read answering the file) and restored (POST).
+const raftSnapshotPath = "sys/storage/raft/snapshot"
+
 // handleRestore answers POST sys/storage/restore (and restore-force, as
-// Vault's snapshot-force): the body is the backup file, as is, within the
-// listener's max_request_size; ?force=true restores another cluster's
-// backup. 204 on success, after which the server is sealed.
+// Vault's snapshot-force) and POST sys/storage/raft/snapshot[-force]: the
+// body is the backup or snapshot file, as is, within the listener's
+// max_request_size; ?force=true (or the -force path) restores another
+// cluster's file. 204 on success. A backup restore seals the server; a
+// snapshot restore seals it when forced.
 func (a *api) handleRestore(w http.ResponseWriter, r *http.Request, path string) {
 	reqID := randid.UUID()
+	path = strings.TrimSuffix(path, "/")
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		if path == raftSnapshotPath {
+			a.serveLogical(w, r, path, reqID)
+			return
+		}
+		respondError(w, a.logger, reqID, logical.ErrUnsupportedOperation)
+		return
+	}
 	rs, ok := a.core.(Restorer)
 	if !ok {
 		respondError(w, a.logger, reqID, logical.ErrUnsupportedPath)
 		return
 	}
-	if r.Method != http.MethodPut && r.Method != http.MethodPost {
-		respondError(w, a.logger, reqID, logical.ErrUnsupportedOperation)
-		return
-	}
-	path = strings.TrimSuffix(path, "/")
 	force := strings.HasSuffix(path, "-force")
 	if v := r.URL.Query().Get("force"); v != "" {
 		b, err := parse.Bool(v)

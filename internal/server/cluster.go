@@ -90,6 +90,10 @@ func (p *clusterPort) setCreds(m *core.ClusterTLS) error {
 
 func (p *clusterPort) hasCreds() bool { return p.creds.Load() != nil }
 
+// clearCreds forgets the TLS material: a sealed node takes part in no
+// cluster traffic until it is unsealed again.
+func (p *clusterPort) clearCreds() { p.creds.Store(nil) }
+
 func (p *clusterPort) serverConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,

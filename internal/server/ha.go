@@ -26,6 +26,7 @@ import (
 
 	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/core"
+	"github.com/tresorhq/tresor/internal/httpapi"
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/seal"
 	"github.com/tresorhq/tresor/internal/storage"
@@ -45,6 +46,10 @@ type cluster struct {
 	disableForwarding bool
 	fwdTransport      *http.Transport
 	lastLeader        atomic.Pointer[string]
+	// leader is the active node as last learnt, kept for leaderTTL so
+	// forwarded requests do not each ask the storage (on PostgreSQL, a
+	// query); forgotten when delivering to it fails.
+	leader atomic.Pointer[knownLeader]
 
 	joinMu sync.Mutex
 	join   *pendingJoin
@@ -53,6 +58,12 @@ type cluster struct {
 // forwardedHeader marks a request forwarded by a standby, so the receiver
 // never forwards it again.
 const forwardedHeader = "X-Tresor-Forwarded"
+
+// notActiveHeader marks the answer of a node that refused a forwarded
+// request because it is not (or no longer) the active node: the request
+// was not applied, so the standby may send it again to the newest active
+// node.
+const notActiveHeader = "X-Tresor-Not-Active"
 
 // newCluster binds the cluster port. clusterAddr is where to listen
 // (listener cluster_address, else the API port + 1).
@@ -120,12 +131,28 @@ func (c *cluster) onClusterTLS(_ context.Context, m *core.ClusterTLS) error {
 }
 
 // onSealed is core.HA.Sealed: a sealed node leaves Raft, so it can never
-// hold leadership that no unsealed node could use.
+// hold leadership that no unsealed node could use, and forgets the cluster
+// TLS material (the next unseal installs what the data holds then).
 func (c *cluster) onSealed() {
 	if c.raft != nil {
 		if err := c.raft.Stop(); err != nil {
 			c.logger.Warn("stopping raft after seal", "error", err)
 		}
+	}
+	c.port.clearCreds()
+	c.forgetLeader()
+}
+
+// refreshCreds installs the cluster TLS material as stored now, when a
+// standby could not reach the active node: the active node may have made
+// new material since this node was unsealed.
+func (c *cluster) refreshCreds(ctx context.Context) {
+	m, err := c.srv.Core.StoredClusterTLS(ctx)
+	if err != nil || m == nil {
+		return
+	}
+	if err := c.port.setCreds(m); err != nil {
+		c.logger.Warn("cluster TLS material", "error", err)
 	}
 }
 
@@ -145,6 +172,14 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 			return
 		}
 		standby := c.srv.Core.Standby()
+		wasForwarded := forwarded || r.Header.Get(forwardedHeader) != ""
+		if wasForwarded && (standby || c.srv.Core.Sealed()) && !standbyLocal[p] {
+			// Sent here as to the active node, which this node is not (any
+			// more): the sender tries the newest one.
+			w.Header().Set(notActiveHeader, "1")
+			c.fail(w, errNotActive)
+			return
+		}
 		if !standby || !strings.HasPrefix(p, "/v1/") || standbyLocal[p] {
 			switch p {
 			case "/v1/sys/storage/raft/bootstrap/challenge":
@@ -153,18 +188,11 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 			case "/v1/sys/storage/raft/bootstrap/answer":
 				c.handleAnswer(w, r)
 				return
-			case "/v1/sys/storage/raft/snapshot", "/v1/sys/storage/raft/snapshot-force":
-				c.handleSnapshot(w, r, strings.HasSuffix(p, "-force"))
-				return
 			}
 			if c.raft != nil && !standby && !c.srv.Core.Sealed() {
 				w = &indexWriter{ResponseWriter: w, c: c}
 			}
 			next.ServeHTTP(w, r)
-			return
-		}
-		if forwarded || r.Header.Get(forwardedHeader) != "" {
-			writeErr(w, http.StatusServiceUnavailable, "node is not active")
 			return
 		}
 		c.forward(w, r, next)
@@ -174,13 +202,14 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 // forward sends r to the active node over the cluster port, or redirects
 // the client to the active node's api_addr when forwarding is disabled.
 // A request that could not be delivered (no active node known, the
-// connection to it refused) is retried against the newest active node for
-// up to leaderWait, so clients ride through a failover; one that was sent
-// and got no answer is not retried (it may have been applied).
+// connection to it refused, or the node reached no longer active) is
+// retried against the newest active node for up to leaderWait, so clients
+// ride through a failover; one that was sent and got no answer is not
+// retried (it may have been applied).
 func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxForwardBody))
 	if err != nil {
-		writeErr(w, http.StatusRequestEntityTooLarge, "request body too large")
+		c.fail(w, errTooLarge)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), leaderWait)
@@ -193,7 +222,7 @@ func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Hand
 				next.ServeHTTP(w, r) // became active meanwhile
 				return
 			}
-			writeErr(w, http.StatusServiceUnavailable, "no active node in the cluster")
+			c.fail(w, errNoActive)
 			return
 		}
 		if c.disableForwarding || ls.LeaderClusterAddress == "" {
@@ -216,10 +245,21 @@ func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 		resp, err := c.fwdTransport.RoundTrip(out)
 		var de *dialError
-		if errors.As(err, &de) {
+		retry := errors.As(err, &de)
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(notActiveHeader) != "" {
+			_ = resp.Body.Close()
+			retry = true
+		}
+		if retry || err != nil {
+			c.forgetLeader()
+		}
+		if de != nil {
+			c.refreshCreds(ctx)
+		}
+		if retry {
 			select {
 			case <-ctx.Done():
-				writeErr(w, http.StatusServiceUnavailable, "no active node in the cluster could be reached")
+				c.fail(w, &logical.Error{Kind: logical.KindUnavailable, Messages: []string{"no active node in the cluster could be reached"}})
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
@@ -227,7 +267,7 @@ func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 		if err != nil {
 			c.logger.Warn("forwarding to the active node failed", "error", err)
-			writeErr(w, http.StatusServiceUnavailable, "forwarding to the active node failed")
+			c.fail(w, &logical.Error{Kind: logical.KindUnavailable, Messages: []string{"forwarding to the active node failed"}})
 			return
 		}
 		defer resp.Body.Close()
@@ -256,13 +296,32 @@ func (e *dialError) Unwrap() error { return e.err }
 // node that just started, or an election).
 const leaderWait = 10 * time.Second
 
+// leaderTTL is how long a standby trusts what it learnt of the active
+// node without asking again. A failover within it costs a forwarded
+// request one failed attempt, after which the standby asks at once.
+const leaderTTL = time.Second
+
+// knownLeader is the active node as a standby last learnt it.
+type knownLeader struct {
+	ls      *seal.LeaderStatus
+	expires time.Time
+}
+
+// forgetLeader drops the remembered active node.
+func (c *cluster) forgetLeader() { c.leader.Store(nil) }
+
 // activeNode names the active node, waiting a little for one to be known.
+// The answer is remembered for leaderTTL.
 func (c *cluster) activeNode(ctx context.Context) (*seal.LeaderStatus, error) {
+	if k := c.leader.Load(); k != nil && time.Now().Before(k.expires) {
+		return k.ls, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, leaderWait)
 	defer cancel()
 	for {
 		ls, err := c.srv.Core.Leader(ctx)
 		if err == nil && ls.LeaderAddress != "" && !ls.IsSelf {
+			c.leader.Store(&knownLeader{ls: ls, expires: time.Now().Add(leaderTTL)})
 			return ls, nil
 		}
 		select {
@@ -276,41 +335,41 @@ func (c *cluster) activeNode(ctx context.Context) (*seal.LeaderStatus, error) {
 	}
 }
 
-func writeErr(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string][]string{"errors": {msg}})
-}
+// fail answers err as Vault's error envelope, through httpapi's one
+// mapping of errors to statuses.
+func (c *cluster) fail(w http.ResponseWriter, err error) { httpapi.RespondError(w, c.logger, err) }
+
+// Errors of the HA layer, as the client sees them.
+var (
+	errNotActive = &logical.Error{Kind: logical.KindUnavailable, Messages: []string{"node is not active"}}
+	errNoActive  = &logical.Error{Kind: logical.KindUnavailable, Messages: []string{"no active node in the cluster"}}
+	errTooLarge  = &logical.Error{Kind: logical.KindTooLarge, Messages: []string{"request body too large"}}
+	errNoRaft    = logical.InvalidRequest("raft storage is not in use")
+)
 
 // maxJoinBody bounds the join endpoints' bodies.
 const maxJoinBody = 64 << 10
 
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+// decodeJSON reads a join endpoint's JSON body into v, answering the
+// client itself (and returning false) when it cannot.
+func (c *cluster) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
-		writeErr(w, http.StatusMethodNotAllowed, "unsupported operation")
+		c.fail(w, logical.ErrUnsupportedOperation)
 		return false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJoinBody))
 	if err != nil {
-		writeErr(w, http.StatusRequestEntityTooLarge, "request body too large")
+		c.fail(w, errTooLarge)
 		return false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		writeErr(w, http.StatusBadRequest, "error parsing JSON")
+		c.fail(w, logical.InvalidRequest("error parsing JSON"))
 		return false
 	}
 	return true
-}
-
-func writeLogicalErr(w http.ResponseWriter, err error) {
-	if e, ok := logical.AsError(err); ok && e.Kind != logical.KindInternal {
-		writeErr(w, e.Status(), e.Error())
-		return
-	}
-	writeErr(w, http.StatusInternalServerError, "internal error")
 }
 
 // --- active node side of the join handshake ---
@@ -324,16 +383,16 @@ func (c *cluster) handleChallenge(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ServerID string `json:"server_id"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !c.decodeJSON(w, r, &in) {
 		return
 	}
 	if c.raft == nil {
-		writeErr(w, http.StatusBadRequest, "raft storage is not in use")
+		c.fail(w, errNoRaft)
 		return
 	}
 	entries, err := c.srv.Core.JoinChallenge(r.Context(), in.ServerID)
 	if err != nil {
-		writeLogicalErr(w, err)
+		c.fail(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -356,29 +415,28 @@ func (c *cluster) handleAnswer(w http.ResponseWriter, r *http.Request) {
 		ClusterAddr string `json:"cluster_addr"`
 		NonVoter    bool   `json:"non_voter"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !c.decodeJSON(w, r, &in) {
 		return
 	}
 	if c.raft == nil {
-		writeErr(w, http.StatusBadRequest, "raft storage is not in use")
+		c.fail(w, errNoRaft)
 		return
 	}
 	if _, _, err := net.SplitHostPort(in.ClusterAddr); err != nil {
-		writeErr(w, http.StatusBadRequest, "cluster_addr must be host:port")
+		c.fail(w, logical.InvalidRequest("cluster_addr must be host:port"))
 		return
 	}
 	if err := c.srv.Core.VerifyJoinAnswer(r.Context(), in.ServerID, in.Answer); err != nil {
-		writeLogicalErr(w, err)
+		c.fail(w, err)
 		return
 	}
 	m, err := c.srv.Core.ClusterTLSMaterial(r.Context())
 	if err != nil || m == nil {
-		writeErr(w, http.StatusServiceUnavailable, "cluster TLS material not available")
+		c.fail(w, &logical.Error{Kind: logical.KindUnavailable, Messages: []string{"cluster TLS material not available"}})
 		return
 	}
 	if err := c.raft.AddNonvoter(in.ServerID, in.ClusterAddr); err != nil {
-		c.logger.Error("adding raft peer", "node_id", in.ServerID, "error", err)
-		writeErr(w, http.StatusInternalServerError, "could not add the node to the raft configuration")
+		c.fail(w, fmt.Errorf("adding raft peer %q: %w", in.ServerID, err))
 		return
 	}
 	if !in.NonVoter {
@@ -434,11 +492,11 @@ type joinRequest struct {
 
 func (c *cluster) handleJoin(w http.ResponseWriter, r *http.Request) {
 	var in joinRequest
-	if !decodeJSON(w, r, &in) {
+	if !c.decodeJSON(w, r, &in) {
 		return
 	}
 	if err := c.startJoin(r.Context(), in); err != nil {
-		writeLogicalErr(w, err)
+		c.fail(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -721,90 +779,6 @@ func (h haCore) ResetUnseal() {
 	}
 	h.c.joinMu.Unlock()
 	h.Core.ResetUnseal()
-}
-
-// authorize checks that the request's token has sudo (or root) and op's
-// capability on path, asking the core's own capabilities endpoint.
-func (c *cluster) authorize(r *http.Request, path, capability string) bool {
-	tok := r.Header.Get("X-Vault-Token")
-	if a := r.Header.Get("Authorization"); tok == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		tok = strings.TrimSpace(a[7:])
-	}
-	if tok == "" {
-		return false
-	}
-	resp, err := c.srv.Core.Handle(r.Context(), &logical.Request{
-		Operation: logical.UpdateOperation, Path: "sys/capabilities-self", ClientToken: tok,
-		Data: map[string]any{"paths": []any{path}}, Connection: &logical.Connection{RemoteAddr: r.RemoteAddr},
-	})
-	if err != nil || resp == nil {
-		return false
-	}
-	caps, _ := resp.Data["capabilities"].([]string)
-	var sudo, op bool
-	for _, cp := range caps {
-		switch cp {
-		case "root":
-			return true
-		case "sudo":
-			sudo = true
-		case capability:
-			op = true
-		}
-	}
-	return sudo && op
-}
-
-// handleSnapshot answers GET sys/storage/raft/snapshot (save) and POST
-// sys/storage/raft/snapshot[-force] (restore).
-func (c *cluster) handleSnapshot(w http.ResponseWriter, r *http.Request, force bool) {
-	if c.raft == nil {
-		writeErr(w, http.StatusBadRequest, "raft storage is not in use")
-		return
-	}
-	switch {
-	case r.Method == http.MethodGet && !force:
-		if !c.authorize(r, "sys/storage/raft/snapshot", "read") {
-			writeErr(w, http.StatusForbidden, "permission denied")
-			return
-		}
-		var buf bytes.Buffer
-		err := c.raft.SaveSnapshot(&buf, func(sums []byte) ([]byte, error) { return c.srv.Core.SealSnapshot(r.Context(), sums) })
-		if err != nil {
-			c.logger.Error("raft snapshot", "error", err)
-			writeErr(w, http.StatusInternalServerError, "taking the snapshot failed")
-			return
-		}
-		w.Header().Set("Content-Type", "application/gzip")
-		_, _ = w.Write(buf.Bytes())
-	case r.Method == http.MethodPost || r.Method == http.MethodPut:
-		path := "sys/storage/raft/snapshot"
-		if force {
-			path += "-force"
-		}
-		if !c.authorize(r, path, "update") {
-			writeErr(w, http.StatusForbidden, "permission denied")
-			return
-		}
-		var verify func(sums, sealed []byte) error
-		if !force {
-			verify = func(sums, sealed []byte) error { return c.srv.Core.VerifySnapshot(r.Context(), sums, sealed) }
-		}
-		err := c.raft.RestoreSnapshot(r.Body, verify)
-		switch {
-		case errors.Is(err, raftstore.ErrBadSnapshot), errors.Is(err, raftstore.ErrForeignSnapshot):
-			writeErr(w, http.StatusBadRequest, err.Error())
-			return
-		case err != nil:
-			c.logger.Error("raft snapshot restore", "error", err)
-			writeErr(w, http.StatusInternalServerError, "installing the snapshot failed")
-			return
-		}
-		c.srv.Core.AfterRestore(context.WithoutCancel(r.Context()), force)
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		writeErr(w, http.StatusMethodNotAllowed, "unsupported operation")
-	}
 }
 
 // indexWriter adds X-Vault-Index to the active node's responses: the Raft

@@ -66,7 +66,8 @@ type Options struct {
 	// mount engines of their own).
 	Backends map[string]logical.Factory
 	// DisableForwarding makes an HA standby redirect clients (307) to the
-	// active node's api_addr instead of forwarding their requests.
+	// active node's api_addr instead of forwarding their requests, as the
+	// configuration's disable_clustering does.
 	DisableForwarding bool
 }
 
@@ -82,6 +83,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	if cfg.Storage == nil {
 		return nil, errors.New("no storage configured")
+	}
+	if cfg.DisableClustering && cfg.Storage.Type == "raft" {
+		return nil, errors.New("disable_clustering cannot be set with raft storage, whose replication runs over the cluster port")
 	}
 	store, closeStore, err := openStorage(cfg.Storage)
 	if err != nil {
@@ -101,9 +105,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			_ = closeStore()
 			return nil, err
 		}
-		cl.disableForwarding = opts.DisableForwarding
+		// With clustering disabled (Vault's disable_clustering) a standby
+		// redirects instead of forwarding, and this node, once active,
+		// advertises no cluster address, so the others redirect to it.
+		cl.disableForwarding = opts.DisableForwarding || cfg.DisableClustering
 		s.cluster = cl
 		ha = &core.HA{Backend: hb, APIAddr: cl.apiAddr, ClusterAddr: "https://" + cl.port.advertise, ClusterTLS: cl.onClusterTLS, Sealed: cl.onSealed}
+		if cfg.DisableClustering {
+			ha.ClusterAddr = ""
+		}
 	}
 	var declared []audit.DeviceConfig
 	for _, a := range cfg.Audit {
@@ -147,6 +157,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		})
 	}
 	s.Core = c
+	if s.cluster != nil && s.cluster.raft != nil {
+		// A snapshot installed beneath a standby may be another cluster's
+		// data: the core checks its keys (and seals if they are stale).
+		s.cluster.raft.OnRestore(c.StorageReplaced)
+	}
 	if err := s.startBackups(); err != nil {
 		if s.cluster != nil {
 			s.cluster.close()

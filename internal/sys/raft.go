@@ -1,7 +1,9 @@
 package sys
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"strings"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -24,9 +26,44 @@ func (b *Backend) raftStore() (*raftstore.Store, error) {
 	return nil, logical.InvalidRequest("raft storage is not in use")
 }
 
-// raft answers sys/storage/raft/configuration, remove-peer and
+// RaftSnapshotter is the part of the core behind GET
+// sys/storage/raft/snapshot, found by type assertion: it writes a snapshot
+// of the whole Raft cluster (ciphertext, as stored) to w, or answers a 400
+// when the storage is not Raft. It runs inside the request, which holds
+// the core unsealed.
+type RaftSnapshotter interface {
+	SaveRaftSnapshot(ctx context.Context, w io.Writer) error
+}
+
+// RaftSnapshotContentType is the content type of a saved Raft snapshot
+// (a gzip-compressed tar, as Vault's).
+const RaftSnapshotContentType = "application/gzip"
+
+// raftSnapshot answers GET sys/storage/raft/snapshot (sudo) with the
+// snapshot file. The restore (POST) carries a binary body, so httpapi
+// hands it to the core's RestoreStorage, which authenticates, authorises
+// and audits it like any request.
+func (b *Backend) raftSnapshot(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	if req.Operation != logical.ReadOperation {
+		return nil, logical.ErrUnsupportedOperation
+	}
+	rs, ok := b.core.(RaftSnapshotter)
+	if !ok {
+		return nil, logical.InvalidRequest("raft storage is not in use")
+	}
+	var buf bytes.Buffer
+	if err := rs.SaveRaftSnapshot(ctx, &buf); err != nil {
+		return nil, err
+	}
+	return &logical.Response{RawBody: buf.Bytes(), RawContentType: RaftSnapshotContentType}, nil
+}
+
+// raft answers sys/storage/raft/configuration, remove-peer, snapshot and
 // autopilot/*.
 func (b *Backend) raft(ctx context.Context, req *logical.Request, path string) (*logical.Response, error) {
+	if path == "snapshot" {
+		return b.raftSnapshot(ctx, req)
+	}
 	s, err := b.raftStore()
 	if err != nil {
 		return nil, err

@@ -76,6 +76,7 @@ func (b *Backend) SpecialPaths() *logical.SpecialPaths {
 			"rekey/*", "rekey-recovery-key/*", "generate-root/*", "generate-root-token/*",
 			"storage/backup", "storage/restore", "storage/restore-force", "backups", "backups/*",
 			"storage/raft/remove-peer", "storage/raft/autopilot/configuration",
+			"storage/raft/snapshot", "storage/raft/snapshot-force",
 		},
 		Unauthenticated: []string{
 			"internal/ui/mounts", "internal/ui/mounts/*",

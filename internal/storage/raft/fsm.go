@@ -72,6 +72,9 @@ type fsm struct {
 	appliedMu   sync.Mutex
 	applied     uint64
 	appliedCond *sync.Cond
+
+	// restored, when set, is told after a snapshot replaced the state.
+	restored func()
 }
 
 func openFSM(path string) (*fsm, error) {
@@ -315,5 +318,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := os.Rename(tmp, f.path); err != nil {
 		return err
 	}
-	return f.open()
+	if err := f.open(); err != nil {
+		return err
+	}
+	if f.restored != nil {
+		f.restored()
+	}
+	return nil
 }

@@ -47,6 +47,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -162,6 +163,8 @@ type Store struct {
 	health health
 	// retryMu serialises Updates that conflicted once.
 	retryMu sync.Mutex
+	// onRestore is OnRestore's function, nil until set.
+	onRestore atomic.Pointer[func()]
 }
 
 var (
@@ -196,6 +199,7 @@ func Open(opts Options) (*Store, error) {
 	if s.fsm, err = openFSM(filepath.Join(opts.Path, "fsm.db")); err != nil {
 		return nil, err
 	}
+	s.fsm.restored = s.restored
 	s.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(opts.Path, "raft.db"),
 		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true}})
 	if err != nil {
@@ -673,4 +677,44 @@ func (s *Store) WaitLeader(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// OnRestore sets fn, called each time the state machine was replaced by a
+// snapshot: an operator's restore (RestoreSnapshot) on the leader, or on a
+// follower a snapshot installed from the leader (a restore replicated, or
+// a lagging node catching up). The data may then be another cluster's,
+// encrypted under keys this node does not hold; fn is where the server
+// checks. fn runs on a goroutine of its own once this node knows that the
+// cluster committed an entry past the snapshot (or after restoreSettle
+// without knowing), so a node that leaves Raft in response (sealing) does
+// so only after the restore is committed by a quorum.
+func (s *Store) OnRestore(fn func()) { s.onRestore.Store(&fn) }
+
+// restoreSettle bounds how long OnRestore's function waits for the
+// restore to be committed.
+const restoreSettle = 10 * time.Second
+
+// restored is the state machine's notice that a snapshot replaced it.
+func (s *Store) restored() {
+	fn := s.onRestore.Load()
+	if fn == nil {
+		return
+	}
+	// The snapshot being installed is already in the snapshot store, the
+	// newest one.
+	var index uint64
+	if metas, err := s.snaps.List(); err == nil && len(metas) > 0 {
+		index = metas[0].Index
+	}
+	go func() {
+		deadline := time.Now().Add(restoreSettle)
+		for time.Now().Before(deadline) {
+			r := s.raft()
+			if r == nil || r.CommitIndex() > index {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		(*fn)()
+	}()
 }

@@ -288,3 +288,57 @@ func TestThreeNodes(t *testing.T) {
 		t.Fatalf("after remove: %+v", conf)
 	}
 }
+
+// TestRestoreNotifiesEveryNode: a snapshot restored on the leader replaces
+// every node's state (the followers install it from the leader), and each
+// node's OnRestore function runs once the restore is committed.
+func TestRestoreNotifiesEveryNode(t *testing.T) {
+	a := newSingle(t)
+	if err := a.Put(ctxT(t), &storage.Entry{Key: "from-a", Value: []byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := a.SaveSnapshot(&buf, testSeal); err != nil {
+		t.Fatal(err)
+	}
+	nodes := cluster(t, 3)
+	notified := make(chan string, 16)
+	for _, n := range nodes {
+		n.OnRestore(func() { notified <- n.NodeID() })
+	}
+	var leader *Store
+	deadline := time.Now().Add(20 * time.Second)
+	for leader == nil {
+		if i := slices.IndexFunc(nodes, (*Store).IsLeader); i >= 0 {
+			leader = nodes[i]
+		} else if time.Now().After(deadline) {
+			t.Fatal("no leader")
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := leader.Put(ctxT(t), &storage.Entry{Key: "old", Value: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.RestoreSnapshot(bytes.NewReader(buf.Bytes()), nil); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	timeout := time.After(30 * time.Second)
+	for len(seen) < len(nodes) {
+		select {
+		case id := <-notified:
+			seen[id] = true
+		case <-timeout:
+			t.Fatalf("OnRestore ran on %v only", seen)
+		}
+	}
+	for _, n := range nodes {
+		if e, err := n.Get(ctxT(t), "from-a"); err != nil || string(e.Value) != "a" {
+			t.Errorf("%s after the restore: from-a = %v, %v", n.NodeID(), e, err)
+		}
+		if _, err := n.Get(ctxT(t), "old"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("%s after the restore: old = %v, want ErrNotFound", n.NodeID(), err)
+		}
+	}
+}
