@@ -38,13 +38,13 @@ func (b *Backend) pathHMACAlgorithm() *framework.Path {
 
 func (b *Backend) hmacHandler(ctx context.Context, req *framework.Request) (*logical.Response, error) {
 	var in struct {
-		Name        string           `field:"name"`
-		URLAlg      string           `field:"urlalgorithm"`
-		Input       *string          `field:"input"`
-		KeyVersion  int              `field:"key_version"`
-		Algorithm   string           `field:"algorithm"`
-		Batch       []map[string]any `field:"batch_input"`
-		PartialCode int              `field:"partial_failure_response_code"`
+		Name        string             `field:"name"`
+		URLAlg      string             `field:"urlalgorithm"`
+		Input       *string            `field:"input"`
+		KeyVersion  int                `field:"key_version"`
+		Algorithm   string             `field:"algorithm"`
+		Batch       []framework.Object `field:"batch_input"`
+		PartialCode int                `field:"partial_failure_response_code"`
 	}
 	if err := req.Decode(&in); err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (b *Backend) hmacHandler(ctx context.Context, req *framework.Request) (*log
 	return runBatch(batch, single, in.PartialCode, func(it batchItem) (hmacResult, error) {
 		mac, err := hmacItem(p, it, in.Algorithm)
 		return hmacResult{HMAC: mac}, err
-	})
+	}, nil)
 }
 
 func hmacItem(p *policy, it batchItem, alg string) (string, error) {
