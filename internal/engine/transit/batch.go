@@ -83,18 +83,42 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// appendJSONBytes is appendJSONString for text held in bytes.
+func appendJSONBytes(b []byte, text []byte) []byte {
+	for _, c := range text {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSONString(b, string(text))
+		}
+	}
+	b = append(b, '"')
+	b = append(b, text...)
+	return append(b, '"')
+}
+
 type encryptResult struct {
 	Ciphertext string `json:"ciphertext,omitempty"`
 	KeyVersion int    `json:"key_version,omitempty"`
 	batchMeta
-	// start and end locate the ciphertext in a batch's shared text
-	// buffer until the batch turns that buffer into strings.
-	start, end int
+	// text is the ciphertext when a batch wrote it into its shared text
+	// buffer (encrypt): a slice of that buffer, never copied to a string
+	// for the HTTP response. It stands for Ciphertext when that is empty.
+	text []byte
+}
+
+// ciphertext is the result's ciphertext, from whichever field holds it.
+func (r *encryptResult) ciphertext() string {
+	if r.Ciphertext == "" && len(r.text) > 0 {
+		return string(r.text)
+	}
+	return r.Ciphertext
 }
 
 func (r *encryptResult) appendJSON(b []byte) []byte {
 	b = append(b, '{')
-	if r.Ciphertext != "" {
+	if len(r.text) > 0 && r.Ciphertext == "" {
+		b = appendJSONBytes(append(b, `"ciphertext":`...), r.text)
+		b = append(b, ',')
+	} else if r.Ciphertext != "" {
 		b = appendJSONString(append(b, `"ciphertext":`...), r.Ciphertext)
 		b = append(b, ',')
 	}
@@ -106,7 +130,7 @@ func (r *encryptResult) appendJSON(b []byte) []byte {
 }
 
 func (r *encryptResult) fields() map[string]any {
-	return map[string]any{"ciphertext": r.Ciphertext, "key_version": r.KeyVersion}
+	return map[string]any{"ciphertext": r.ciphertext(), "key_version": r.KeyVersion}
 }
 
 type decryptResult struct {
@@ -176,22 +200,15 @@ func (r *verifyResult) appendJSON(b []byte) []byte {
 // result's fields or fails with its error; a batch answers 200 when every
 // item succeeded, otherwise 400 (500 when only internal failures happened)
 // with the results in the body, or the client's partial_failure_response_code
-// when some items succeeded. finish, if not nil, completes the results
-// once every item has run (encrypt turns its shared text buffer into the
-// ciphertext strings).
+// when some items succeeded.
 func runBatch[R any, P interface {
 	*R
 	batchEntry
-}](items []framework.Object, single bool, partialCode int, do func(batchItem) (R, error), finish func([]R)) (*logical.Response, error) {
+}](items []framework.Object, single bool, partialCode int, do func(batchItem) (R, error)) (*logical.Response, error) {
 	if single {
 		r, err := do(batchItem{items[0]})
 		if err != nil {
 			return nil, singleError(err)
-		}
-		if finish != nil {
-			one := []R{r}
-			finish(one)
-			r = one[0]
 		}
 		return &logical.Response{Data: P(&r).fields()}, nil
 	}
@@ -220,9 +237,6 @@ func runBatch[R any, P interface {
 			}
 		}
 		m.Reference, _ = it.str("reference")
-	}
-	if finish != nil {
-		finish(results)
 	}
 	resp := &logical.Response{Data: map[string]any{"batch_results": resultList[R, P](results)}}
 	switch {

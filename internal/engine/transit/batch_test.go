@@ -124,20 +124,24 @@ func TestBatchRawRandomNonce(t *testing.T) {
 // encoding/json writes for the result structs.
 func TestBatchResultsJSON(t *testing.T) {
 	meta := []batchMeta{{}, {Reference: "r"}, {Error: "bad \"thing\" <&>", Reference: "caf\u00e9\u2028\x01"}, {Error: "internal error", internal: true}}
-	var enc []encryptResult
+	var enc, encWant []encryptResult
 	var dec []decryptResult
 	var hm []hmacResult
 	var sig []signResult
 	var ver []verifyResult
 	for i, m := range meta {
-		enc = append(enc, encryptResult{Ciphertext: []string{"", "vault:v1:abc="}[i%2], KeyVersion: i, batchMeta: m, start: 1, end: 2})
+		enc = append(enc, encryptResult{Ciphertext: []string{"", "vault:v1:abc="}[i%2], KeyVersion: i, batchMeta: m})
+		encWant = append(encWant, enc[len(enc)-1])
+		// A batch's results hold their text as bytes.
+		enc = append(enc, encryptResult{text: []byte([]string{"vault:v2:x/y+z=", "<&>\u00e9"}[i%2]), KeyVersion: i, batchMeta: m})
+		encWant = append(encWant, encryptResult{Ciphertext: enc[len(enc)-1].ciphertext(), KeyVersion: i, batchMeta: m})
 		dec = append(dec, decryptResult{Plaintext: []string{"", "cA=="}[i%2], batchMeta: m})
 		hm = append(hm, hmacResult{HMAC: []string{"", "vault:v1:x"}[i%2], batchMeta: m})
 		sig = append(sig, signResult{Signature: []string{"", "vault:v2:y"}[i%2], KeyVersion: i % 3, batchMeta: m})
 		ver = append(ver, verifyResult{Valid: i%2 == 0, batchMeta: m})
 	}
 	for name, pair := range map[string][2]any{
-		"encrypt": {enc, resultList[encryptResult, *encryptResult](enc)},
+		"encrypt": {encWant, resultList[encryptResult, *encryptResult](enc)},
 		"decrypt": {dec, resultList[decryptResult, *decryptResult](dec)},
 		"hmac":    {hm, resultList[hmacResult, *hmacResult](hm)},
 		"sign":    {sig, resultList[signResult, *signResult](sig)},

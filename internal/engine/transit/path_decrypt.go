@@ -55,7 +55,7 @@ func (b *Backend) decryptHandler(ctx context.Context, req *framework.Request) (*
 	return runBatch(batch, single, in.PartialCode, func(it batchItem) (decryptResult, error) {
 		pt, err := decryptItem(p, it)
 		return decryptResult{Plaintext: base64.StdEncoding.EncodeToString(pt)}, err
-	}, nil)
+	})
 }
 
 func decryptItem(p *policy, it batchItem) ([]byte, error) {

@@ -67,7 +67,7 @@ func (b *Backend) hmacHandler(ctx context.Context, req *framework.Request) (*log
 	return runBatch(batch, single, in.PartialCode, func(it batchItem) (hmacResult, error) {
 		mac, err := hmacItem(p, it, in.Algorithm)
 		return hmacResult{HMAC: mac}, err
-	}, nil)
+	})
 }
 
 func hmacItem(p *policy, it batchItem, alg string) (string, error) {

@@ -51,7 +51,7 @@ func (b *Backend) rewrapHandler(ctx context.Context, req *framework.Request) (*l
 	return runBatch(batch, single, in.PartialCode, func(it batchItem) (encryptResult, error) {
 		ct, ver, err := rewrapItem(p, it)
 		return encryptResult{Ciphertext: ct, KeyVersion: ver}, err
-	}, nil)
+	})
 }
 
 func rewrapItem(p *policy, it batchItem) (string, int, error) {

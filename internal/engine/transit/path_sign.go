@@ -99,7 +99,7 @@ func (b *Backend) signHandler(ctx context.Context, req *framework.Request) (*log
 	return runBatch(batch, single, in.PartialCode, func(it batchItem) (signResult, error) {
 		sig, ver, err := signItem(p, &in, it)
 		return signResult{Signature: sig, KeyVersion: ver}, err
-	}, nil)
+	})
 }
 
 func signItem(p *policy, in *signIn, it batchItem) (string, int, error) {
@@ -142,7 +142,7 @@ func (b *Backend) verifyHandler(ctx context.Context, req *framework.Request) (*l
 	return runBatch(batch, single, in.PartialCode, func(it batchItem) (verifyResult, error) {
 		ok, err := verifyItem(p, &in, it)
 		return verifyResult{Valid: ok}, err
-	}, nil)
+	})
 }
 
 func verifyItem(p *policy, in *signIn, it batchItem) (bool, error) {
