@@ -23,7 +23,7 @@ func ObjectOf(m map[string]any) Object { return Object{m: m} }
 
 // RawObject wraps the JSON text of an object. The text must be well-formed
 // (the HTTP layer checks the whole body before it hands items over);
-// malformed text reads as if every key held a Composite value.
+// malformed text reads as if every key it may hold held a Composite value.
 func RawObject(raw []byte) Object { return Object{raw: raw} }
 
 // Map returns the decoded form's map, or nil for a raw object.
@@ -81,6 +81,16 @@ func (o Object) Field(k string, scratch []byte) (Kind, []byte) {
 	if !o.IsRaw() {
 		return mapField(o.m, k, scratch)
 	}
+	if ascii(k) && bytes.IndexByte(o.raw, '\\') < 0 && !bytes.Contains(o.raw, []byte(k)) {
+		// An ASCII key appears nowhere in text without escapes that
+		// could spell it (invalid UTF-8 decodes to U+FFFD, never to
+		// ASCII): missing, without a walk. Most items leave most
+		// optional fields out, so most lookups end here.
+		if t := bytes.TrimSpace(o.raw); len(t) >= 2 && t[0] == '{' && t[len(t)-1] == '}' {
+			return Missing, nil
+		}
+		return Composite, nil
+	}
 	tok, ok := rawMember(o.raw, k)
 	if !ok {
 		return Composite, nil
@@ -89,6 +99,15 @@ func (o Object) Field(k string, scratch []byte) (Kind, []byte) {
 		return Missing, nil
 	}
 	return scalarToken(tok, scratch)
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func mapField(m map[string]any, k string, scratch []byte) (Kind, []byte) {
