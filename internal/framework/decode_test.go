@@ -56,8 +56,10 @@ func TestConvert(t *testing.T) {
 		"int list from commas":       {TypeIntSlice, "3,4", []int{3, 4}, false},
 		"int list from one number":   {TypeIntSlice, json.Number("5"), []int{5}, false},
 		"int list bad element":       {TypeIntSlice, []any{"x"}, nil, true},
-		"objects from array":         {TypeObjectSlice, []any{map[string]any{"a": "1"}}, []map[string]any{{"a": "1"}}, false},
-		"objects from json string":   {TypeObjectSlice, `[{"a":"1"}]`, []map[string]any{{"a": "1"}}, false},
+		"objects from array":         {TypeObjectSlice, []any{map[string]any{"a": "1"}}, []Object{ObjectOf(map[string]any{"a": "1"})}, false},
+		"objects from json string":   {TypeObjectSlice, `[{"a":"1"}]`, []Object{ObjectOf(map[string]any{"a": "1"})}, false},
+		"objects from raw items":     {TypeObjectSlice, []json.RawMessage{json.RawMessage(` {"a":"1"}`)}, []Object{RawObject(json.RawMessage(` {"a":"1"}`))}, false},
+		"objects raw non-object":     {TypeObjectSlice, []json.RawMessage{json.RawMessage(`"x"`)}, nil, true},
 		"objects bad element":        {TypeObjectSlice, []any{"x"}, nil, true},
 		"objects from object":        {TypeObjectSlice, map[string]any{}, nil, true},
 	}

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,7 @@ const (
 	TypeKVPairs                          // map[string]string; from an object of strings or ["k=v",...]
 	TypeMap                              // map[string]any; from an object or a JSON string holding one
 	TypeIntSlice                         // []int; from a JSON array or "1,2,3"
-	TypeObjectSlice                      // []map[string]any; from a JSON array of objects, or a JSON string holding one (batch_input)
+	TypeObjectSlice                      // []Object; from a JSON array of objects, the HTTP layer's raw items ([]json.RawMessage), or a JSON string holding an array (batch_input)
 )
 
 func (t FieldType) String() string {
@@ -276,11 +277,28 @@ func toIntSlice(raw any) ([]int, error) {
 	return out, nil
 }
 
-func toObjectSlice(raw any) ([]map[string]any, error) {
-	bad := fmt.Errorf("expected a list of objects: %w", errType)
+// errObjects is toObjectSlice's error, made once: batch requests pass
+// here twice each.
+var errObjects = fmt.Errorf("expected a list of objects: %w", errType)
+
+func toObjectSlice(raw any) ([]Object, error) {
+	bad := errObjects
 	switch v := raw.(type) {
-	case []map[string]any:
+	case []Object:
 		return v, nil
+	case []json.RawMessage:
+		// The HTTP layer's undecoded batch items, each an object it has
+		// checked well-formed.
+		out := make([]Object, len(v))
+		for i, e := range v {
+			if t := bytes.TrimSpace(e); len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' {
+				return nil, bad
+			}
+			out[i] = Object{raw: e}
+		}
+		return out, nil
+	case []map[string]any:
+		return objects(v), nil
 	case string:
 		var list []map[string]any
 		dec := json.NewDecoder(strings.NewReader(v))
@@ -288,17 +306,28 @@ func toObjectSlice(raw any) ([]map[string]any, error) {
 		if err := dec.Decode(&list); err != nil {
 			return nil, bad
 		}
-		return list, nil
+		return objects(list), nil
 	case []any:
-		out := make([]map[string]any, 0, len(v))
+		out := make([]Object, 0, len(v))
 		for _, e := range v {
 			m, ok := e.(map[string]any)
 			if !ok {
 				return nil, bad
 			}
-			out = append(out, m)
+			out = append(out, Object{m: m})
 		}
 		return out, nil
 	}
 	return nil, bad
+}
+
+func objects(maps []map[string]any) []Object {
+	if maps == nil {
+		return nil
+	}
+	out := make([]Object, len(maps))
+	for i, m := range maps {
+		out[i] = Object{m: m}
+	}
+	return out
 }

@@ -43,7 +43,33 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		}
 		body = http.MaxBytesReader(w, r.Body, a.maxBody)
 	}
-	raw, err := io.ReadAll(body)
+	var raw []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= 1<<20 {
+		// The size is announced: read into a buffer of that size instead
+		// of growing one. (Only up to 1 MiB: a larger one is grown as it
+		// arrives, so an announcement alone does not make a large buffer.)
+		raw = make([]byte, n, n+1)
+		var got int
+		got, err = io.ReadFull(body, raw)
+		raw = raw[:got]
+		if err == nil {
+			// net/http stops at the announced length; check all the same,
+			// reading into the spare byte.
+			var m int
+			m, err = body.Read(raw[n : n+1])
+			raw = raw[:int(n)+m]
+			if err == io.EOF {
+				err = nil
+			} else if err == nil {
+				var rest []byte
+				rest, err = io.ReadAll(body)
+				raw = append(raw, rest...)
+			}
+		}
+	} else {
+		raw, err = io.ReadAll(body)
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, errTooLarge
@@ -60,6 +86,11 @@ func decodeJSONObject(raw []byte) (map[string]any, error) {
 	}
 	if err := checkJSONShape(raw); err != nil {
 		return nil, badRequest("error parsing JSON: " + err.Error())
+	}
+	if bytes.Contains(raw, quotedBatchKey) {
+		if data, ok := decodeBatchBody(raw); ok {
+			return data, nil
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -151,4 +182,218 @@ func checkJSONShape(raw []byte) error {
 		return errors.New("malformed JSON")
 	}
 	return nil
+}
+
+// batchKey is Vault's batch convention (transit's encrypt, decrypt,
+// rewrap, sign, verify, hmac): the one field whose size grows with the
+// request. Its items are handed to the engine undecoded.
+const batchKey = "batch_input"
+
+var quotedBatchKey = []byte(`"` + batchKey + `"`)
+
+// decodeBatchBody decodes a body holding batch_input, already checked by
+// checkJSONShape, as decodeJSONObject would, except that a non-empty
+// batch_input of objects becomes a []json.RawMessage of the items' text
+// (slices of raw, no copies) instead of a []any of maps: decoding a
+// thousand items into maps costs thousands of allocations before the
+// engine reads a field. The engine's framework reads raw items field by
+// field (framework.Object). Other members decode as usual. ok is false if
+// the body is not one this walk understands; the caller then decodes it
+// the usual way.
+func decodeBatchBody(raw []byte) (map[string]any, bool) {
+	i := skipJSONSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, false
+	}
+	data := make(map[string]any)
+	i = skipJSONSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return data, true
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return nil, false
+		}
+		end, ok := skipJSONString(raw, i)
+		if !ok {
+			return nil, false
+		}
+		key, ok := jsonKey(raw[i:end])
+		if !ok {
+			return nil, false
+		}
+		i = skipJSONSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, false
+		}
+		i = skipJSONSpace(raw, i+1)
+		vend, ok := skipJSONValue(raw, i)
+		if !ok {
+			return nil, false
+		}
+		value := raw[i:vend]
+		var items []json.RawMessage
+		if key == batchKey {
+			items, _ = rawObjects(value)
+		}
+		if items != nil {
+			data[key] = items
+		} else {
+			dec := json.NewDecoder(bytes.NewReader(value))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				return nil, false
+			}
+			data[key] = v
+		}
+		i = skipJSONSpace(raw, vend)
+		if i >= len(raw) {
+			return nil, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipJSONSpace(raw, i+1)
+			continue
+		case '}':
+			return data, skipJSONSpace(raw, i+1) == len(raw)
+		}
+		return nil, false
+	}
+}
+
+// jsonKey decodes a member name: printable ASCII without escapes directly,
+// anything else by encoding/json.
+func jsonKey(tok []byte) (string, bool) {
+	body := tok[1 : len(tok)-1]
+	for _, c := range body {
+		if c < 0x20 || c >= 0x80 || c == '\\' {
+			var key string
+			if err := json.Unmarshal(tok, &key); err != nil {
+				return "", false
+			}
+			return key, true
+		}
+	}
+	return string(body), true
+}
+
+// rawObjects splits a JSON array whose elements are all objects into the
+// elements' text; ok is false for anything else, and for an empty array.
+func rawObjects(value []byte) ([]json.RawMessage, bool) {
+	if len(value) == 0 || value[0] != '[' {
+		return nil, false
+	}
+	n := 0
+	for pass := 0; pass < 2; pass++ {
+		var items []json.RawMessage
+		if pass == 1 {
+			items = make([]json.RawMessage, 0, n)
+		}
+		i := skipJSONSpace(value, 1)
+		if i < len(value) && value[i] == ']' {
+			return nil, false
+		}
+		for {
+			if i >= len(value) || value[i] != '{' {
+				return nil, false
+			}
+			end, ok := skipJSONValue(value, i)
+			if !ok {
+				return nil, false
+			}
+			if pass == 1 {
+				items = append(items, json.RawMessage(value[i:end:end]))
+			} else {
+				n++
+			}
+			i = skipJSONSpace(value, end)
+			if i >= len(value) {
+				return nil, false
+			}
+			if value[i] == ',' {
+				i = skipJSONSpace(value, i+1)
+				continue
+			}
+			if value[i] != ']' {
+				return nil, false
+			}
+			break
+		}
+		if pass == 1 {
+			return items, true
+		}
+	}
+	return nil, false
+}
+
+func skipJSONSpace(raw []byte, i int) int {
+	for i < len(raw) {
+		switch raw[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipJSONString returns the index after the string starting at raw[i].
+func skipJSONString(raw []byte, i int) (int, bool) {
+	for i++; i < len(raw); i++ {
+		switch raw[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+// skipJSONValue returns the index after the value starting at raw[i],
+// counting brackets outside strings for objects and arrays (no recursion,
+// so depth costs no stack).
+func skipJSONValue(raw []byte, i int) (int, bool) {
+	if i >= len(raw) {
+		return 0, false
+	}
+	switch raw[i] {
+	case '"':
+		return skipJSONString(raw, i)
+	case '{', '[':
+		depth := 0
+		for i < len(raw) {
+			switch raw[i] {
+			case '"':
+				end, ok := skipJSONString(raw, i)
+				if !ok {
+					return 0, false
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	start := i
+	for i < len(raw) {
+		switch raw[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i, i > start
+		case '"', '{', '[', ':':
+			return 0, false
+		}
+		i++
+	}
+	return i, i > start
 }

@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tresorhq/tresor/internal/logical"
@@ -73,6 +77,10 @@ func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.R
 		env.LeaseDuration = int(s.TTL / time.Second)
 	}
 	if resp.Data == nil || !copiesDataToTop(req.Path) {
+		if hasAppender(resp.Data) {
+			writeEnvelope(w, status, &env)
+			return
+		}
 		writeJSON(w, status, env)
 		return
 	}
@@ -180,13 +188,114 @@ func writeErrors(w http.ResponseWriter, status int, msgs []string) {
 	writeJSON(w, status, map[string][]string{"errors": msgs})
 }
 
+// writeJSON writes v as encoding/json encodes it, and a newline, through a
+// pooled buffer: a response costs no buffer of its size.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(`{"errors":["internal error encoding response"]}`))
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil { // Encode ends with the newline
+		writeEncodingError(w)
 		return
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(append(raw, '\n'))
+	_, _ = w.Write(buf.Bytes())
+}
+
+func writeEncodingError(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte(`{"errors":["internal error encoding response"]}`))
+}
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer {
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+// putBuffer returns buf to the pool unless it grew large: one huge
+// response must not pin its buffer for the life of the process.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		buffers.Put(buf)
+	}
+}
+
+// jsonAppender is a response value that writes its own JSON, the same
+// bytes encoding/json writes for it (transit's batch results): the
+// envelope appends it straight into the response buffer, without
+// reflection and without the copy and check encoding/json makes of a
+// MarshalJSON result.
+type jsonAppender interface {
+	AppendJSON(b []byte) []byte
+}
+
+func hasAppender(data map[string]any) bool {
+	for _, v := range data {
+		if _, ok := v.(jsonAppender); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// writeEnvelope writes env exactly as writeJSON does, letting the values
+// of its data that are jsonAppenders write themselves.
+func writeEnvelope(w http.ResponseWriter, status int, env *envelope) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	var enc *json.Encoder
+	value := func(v any) error {
+		if a, ok := v.(jsonAppender); ok {
+			buf.Write(a.AppendJSON(buf.AvailableBuffer()))
+			return nil
+		}
+		if enc == nil {
+			enc = json.NewEncoder(buf)
+		}
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		return nil
+	}
+	keys := make([]string, 0, len(env.Data))
+	for k := range env.Data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+
+	buf.WriteString(`{"request_id":`)
+	err := value(env.RequestID)
+	buf.WriteString(`,"lease_id":`)
+	err = errors.Join(err, value(env.LeaseID))
+	buf.WriteString(`,"renewable":`)
+	buf.Write(strconv.AppendBool(buf.AvailableBuffer(), env.Renewable))
+	buf.WriteString(`,"lease_duration":`)
+	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(env.LeaseDuration), 10))
+	buf.WriteString(`,"data":{`)
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		err = errors.Join(err, value(k))
+		buf.WriteByte(':')
+		err = errors.Join(err, value(env.Data[k]))
+	}
+	buf.WriteString(`},"wrap_info":`)
+	err = errors.Join(err, value(env.WrapInfo))
+	buf.WriteString(`,"warnings":`)
+	err = errors.Join(err, value(env.Warnings))
+	buf.WriteString(`,"auth":`)
+	err = errors.Join(err, value(env.Auth))
+	buf.WriteString(`,"mount_type":`)
+	err = errors.Join(err, value(env.MountType))
+	buf.WriteString("}\n")
+	if err != nil {
+		writeEncodingError(w)
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -90,46 +90,106 @@ func b64(s, what string) ([]byte, error) {
 	return out, nil
 }
 
-// batchItem reads the fields of one batch_input element.
-type batchItem map[string]any
+// batchItem reads the fields of one batch_input element: a map from Go
+// callers and single requests, or the item's raw JSON text as the HTTP
+// layer hands it over (read without decoding the whole item).
+type batchItem struct{ framework.Object }
+
+func errNotString(k string) error {
+	return logical.InvalidRequest("invalid value for %q in batch item: expected a string", k)
+}
 
 func (it batchItem) str(k string) (string, error) {
-	switch v := it[k].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	case json.Number:
-		return v.String(), nil
+	if !it.IsRaw() {
+		switch v := it.Map()[k].(type) {
+		case nil:
+			return "", nil
+		case string:
+			return v, nil
+		case json.Number:
+			return v.String(), nil
+		}
+		return "", errNotString(k)
 	}
-	return "", logical.InvalidRequest("invalid value for %q in batch item: expected a string", k)
+	switch kind, text := it.Field(k, nil); kind {
+	case framework.Missing, framework.Null:
+		return "", nil
+	case framework.String, framework.Number:
+		return string(text), nil
+	}
+	return "", errNotString(k)
 }
 
 func (it batchItem) int(k string) (int, error) {
-	switch v := it[k].(type) {
-	case nil:
+	if !it.IsRaw() {
+		switch v := it.Map()[k].(type) {
+		case nil:
+			return 0, nil
+		case json.Number:
+			n, err := strconv.Atoi(v.String())
+			if err == nil {
+				return n, nil
+			}
+		case float64:
+			if v == float64(int(v)) {
+				return int(v), nil
+			}
+		case int:
+			return v, nil
+		case string:
+			if v == "" {
+				return 0, nil
+			}
+			n, err := strconv.Atoi(v)
+			if err == nil {
+				return n, nil
+			}
+		}
+		return 0, logical.InvalidRequest("invalid value for %q in batch item: expected an integer", k)
+	}
+	switch kind, text := it.Field(k, nil); kind {
+	case framework.Missing, framework.Null:
 		return 0, nil
-	case json.Number:
-		n, err := strconv.Atoi(v.String())
-		if err == nil {
-			return n, nil
-		}
-	case float64:
-		if v == float64(int(v)) {
-			return int(v), nil
-		}
-	case int:
-		return v, nil
-	case string:
-		if v == "" {
+	case framework.String, framework.Number:
+		if kind == framework.String && len(text) == 0 {
 			return 0, nil
 		}
-		n, err := strconv.Atoi(v)
+		n, err := strconv.Atoi(string(text))
 		if err == nil {
 			return n, nil
 		}
 	}
 	return 0, logical.InvalidRequest("invalid value for %q in batch item: expected an integer", k)
+}
+
+// b64 decodes the base64 field k into dst[:0], so that a batch can reuse
+// one buffer; an absent or empty field is nil.
+func (it batchItem) b64(k string, dst []byte) ([]byte, error) {
+	var text []byte
+	if !it.IsRaw() {
+		s, err := it.str(k)
+		if err != nil || s == "" {
+			return nil, err
+		}
+		text = []byte(s)
+	} else {
+		switch kind, t := it.Field(k, nil); kind {
+		case framework.Missing, framework.Null:
+			return nil, nil
+		case framework.String, framework.Number:
+			text = t
+		default:
+			return nil, errNotString(k)
+		}
+		if len(text) == 0 {
+			return nil, nil
+		}
+	}
+	out, err := base64.StdEncoding.AppendDecode(dst[:0], text)
+	if err != nil {
+		return nil, logical.InvalidRequest("failed to base64-decode %s", k)
+	}
+	return out, nil
 }
 
 // errText is an error's client-safe text: a *logical.Error's message, or a

@@ -1,8 +1,11 @@
 package transit
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
 
+	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
 )
 
@@ -17,22 +20,117 @@ type batchMeta struct {
 
 func (m *batchMeta) meta() *batchMeta { return m }
 
+// appendJSON closes an entry: its error, if any, and its reference.
+func (m *batchMeta) appendJSON(b []byte) []byte {
+	if m.Error != "" {
+		b = appendJSONString(append(b, `"error":`...), m.Error)
+		b = append(b, ',')
+	}
+	b = appendJSONString(append(b, `"reference":`...), m.Reference)
+	return append(b, '}')
+}
+
 // batchEntry is a typed batch result: struct entries encode without the
 // per-item maps and key sorting that dominated a 100-item batch.
 type batchEntry interface {
 	meta() *batchMeta
 	// fields is the response data of a single (non-batch) request.
 	fields() map[string]any
+	// appendJSON appends the entry as encoding/json writes the struct.
+	appendJSON(b []byte) []byte
+}
+
+// resultList is a response's batch_results. It writes its own JSON, the
+// same bytes encoding/json would write for a []R, without reflection: the
+// HTTP layer appends it straight into the response buffer (AppendJSON),
+// and everything else that encodes a response (audit, wrapping, tests)
+// goes through MarshalJSON.
+type resultList[R any, P interface {
+	*R
+	batchEntry
+}] []R
+
+// AppendJSON appends the results' JSON to b.
+func (rs resultList[R, P]) AppendJSON(b []byte) []byte {
+	if rs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = P(&rs[i]).appendJSON(b)
+	}
+	return append(b, ']')
+}
+
+// MarshalJSON implements json.Marshaler.
+func (rs resultList[R, P]) MarshalJSON() ([]byte, error) { return rs.AppendJSON(nil), nil }
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it (HTML-safe escaping included): text that needs no escaping is
+// copied, anything else is left to encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONBytes is appendJSONString for text held in bytes.
+func appendJSONBytes(b []byte, text []byte) []byte {
+	for _, c := range text {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSONString(b, string(text))
+		}
+	}
+	b = append(b, '"')
+	b = append(b, text...)
+	return append(b, '"')
 }
 
 type encryptResult struct {
 	Ciphertext string `json:"ciphertext,omitempty"`
 	KeyVersion int    `json:"key_version,omitempty"`
 	batchMeta
+	// text is the ciphertext when a batch wrote it into its shared text
+	// buffer (encrypt): a slice of that buffer, never copied to a string
+	// for the HTTP response. It stands for Ciphertext when that is empty.
+	text []byte
+}
+
+// ciphertext is the result's ciphertext, from whichever field holds it.
+func (r *encryptResult) ciphertext() string {
+	if r.Ciphertext == "" && len(r.text) > 0 {
+		return string(r.text)
+	}
+	return r.Ciphertext
+}
+
+func (r *encryptResult) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if len(r.text) > 0 && r.Ciphertext == "" {
+		b = appendJSONBytes(append(b, `"ciphertext":`...), r.text)
+		b = append(b, ',')
+	} else if r.Ciphertext != "" {
+		b = appendJSONString(append(b, `"ciphertext":`...), r.Ciphertext)
+		b = append(b, ',')
+	}
+	if r.KeyVersion != 0 {
+		b = strconv.AppendInt(append(b, `"key_version":`...), int64(r.KeyVersion), 10)
+		b = append(b, ',')
+	}
+	return r.batchMeta.appendJSON(b)
 }
 
 func (r *encryptResult) fields() map[string]any {
-	return map[string]any{"ciphertext": r.Ciphertext, "key_version": r.KeyVersion}
+	return map[string]any{"ciphertext": r.ciphertext(), "key_version": r.KeyVersion}
 }
 
 type decryptResult struct {
@@ -42,12 +140,26 @@ type decryptResult struct {
 
 func (r *decryptResult) fields() map[string]any { return map[string]any{"plaintext": r.Plaintext} }
 
+func (r *decryptResult) appendJSON(b []byte) []byte {
+	b = appendJSONString(append(b, `{"plaintext":`...), r.Plaintext)
+	return r.batchMeta.appendJSON(append(b, ','))
+}
+
 type hmacResult struct {
 	HMAC string `json:"hmac,omitempty"`
 	batchMeta
 }
 
 func (r *hmacResult) fields() map[string]any { return map[string]any{"hmac": r.HMAC} }
+
+func (r *hmacResult) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if r.HMAC != "" {
+		b = appendJSONString(append(b, `"hmac":`...), r.HMAC)
+		b = append(b, ',')
+	}
+	return r.batchMeta.appendJSON(b)
+}
 
 type signResult struct {
 	Signature  string `json:"signature,omitempty"`
@@ -59,12 +171,30 @@ func (r *signResult) fields() map[string]any {
 	return map[string]any{"signature": r.Signature, "key_version": r.KeyVersion}
 }
 
+func (r *signResult) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if r.Signature != "" {
+		b = appendJSONString(append(b, `"signature":`...), r.Signature)
+		b = append(b, ',')
+	}
+	if r.KeyVersion != 0 {
+		b = strconv.AppendInt(append(b, `"key_version":`...), int64(r.KeyVersion), 10)
+		b = append(b, ',')
+	}
+	return r.batchMeta.appendJSON(b)
+}
+
 type verifyResult struct {
 	Valid bool `json:"valid"`
 	batchMeta
 }
 
 func (r *verifyResult) fields() map[string]any { return map[string]any{"valid": r.Valid} }
+
+func (r *verifyResult) appendJSON(b []byte) []byte {
+	b = strconv.AppendBool(append(b, `{"valid":`...), r.Valid)
+	return r.batchMeta.appendJSON(append(b, ','))
+}
 
 // runBatch applies do to every item. A single request answers with its one
 // result's fields or fails with its error; a batch answers 200 when every
@@ -74,9 +204,9 @@ func (r *verifyResult) fields() map[string]any { return map[string]any{"valid": 
 func runBatch[R any, P interface {
 	*R
 	batchEntry
-}](items []map[string]any, single bool, partialCode int, do func(batchItem) (R, error)) (*logical.Response, error) {
+}](items []framework.Object, single bool, partialCode int, do func(batchItem) (R, error)) (*logical.Response, error) {
 	if single {
-		r, err := do(batchItem(items[0]))
+		r, err := do(batchItem{items[0]})
 		if err != nil {
 			return nil, singleError(err)
 		}
@@ -85,13 +215,16 @@ func runBatch[R any, P interface {
 	results := make([]R, len(items))
 	var userErr, internalErr, success bool
 	for i, raw := range items {
-		it := batchItem(raw)
-		r, err := do(it)
+		it := batchItem{raw}
+		// Results are filled in place: a local R whose address went to
+		// a method of P would escape, one allocation per item.
+		var err error
+		results[i], err = do(it)
 		if err != nil {
 			var zero R
-			r = zero
+			results[i] = zero
 		}
-		m := P(&r).meta()
+		m := P(&results[i]).meta()
 		switch {
 		case err == nil:
 			success = true
@@ -104,9 +237,8 @@ func runBatch[R any, P interface {
 			}
 		}
 		m.Reference, _ = it.str("reference")
-		results[i] = r
 	}
-	resp := &logical.Response{Data: map[string]any{"batch_results": results}}
+	resp := &logical.Response{Data: map[string]any{"batch_results": resultList[R, P](results)}}
 	switch {
 	case userErr:
 		resp.StatusCode = http.StatusBadRequest

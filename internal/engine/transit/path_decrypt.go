@@ -26,13 +26,13 @@ func (b *Backend) pathDecrypt() *framework.Path {
 }
 
 type decryptIn struct {
-	Name        string           `field:"name"`
-	Ciphertext  *string          `field:"ciphertext"`
-	Context     string           `field:"context"`
-	Nonce       string           `field:"nonce"`
-	AAD         string           `field:"associated_data"`
-	Batch       []map[string]any `field:"batch_input"`
-	PartialCode int              `field:"partial_failure_response_code"`
+	Name        string             `field:"name"`
+	Ciphertext  *string            `field:"ciphertext"`
+	Context     string             `field:"context"`
+	Nonce       string             `field:"nonce"`
+	AAD         string             `field:"associated_data"`
+	Batch       []framework.Object `field:"batch_input"`
+	PartialCode int                `field:"partial_failure_response_code"`
 }
 
 func (b *Backend) decryptHandler(ctx context.Context, req *framework.Request) (*logical.Response, error) {
@@ -80,7 +80,7 @@ func decryptItem(p *policy, it batchItem) ([]byte, error) {
 
 // singleOrBatch returns the items a request asks to process: its
 // batch_input, or one item made of its top-level fields.
-func singleOrBatch(batch []map[string]any, value *string, field, missing string, extra map[string]any) ([]map[string]any, bool, error) {
+func singleOrBatch(batch []framework.Object, value *string, field, missing string, extra map[string]any) ([]framework.Object, bool, error) {
 	if batch != nil {
 		if len(batch) == 0 {
 			return nil, false, logical.InvalidRequest("missing batch input to process")
@@ -94,5 +94,5 @@ func singleOrBatch(batch []map[string]any, value *string, field, missing string,
 	for k, v := range extra {
 		item[k] = v
 	}
-	return []map[string]any{item}, true, nil
+	return []framework.Object{framework.ObjectOf(item)}, true, nil
 }

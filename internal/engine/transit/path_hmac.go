@@ -38,13 +38,13 @@ func (b *Backend) pathHMACAlgorithm() *framework.Path {
 
 func (b *Backend) hmacHandler(ctx context.Context, req *framework.Request) (*logical.Response, error) {
 	var in struct {
-		Name        string           `field:"name"`
-		URLAlg      string           `field:"urlalgorithm"`
-		Input       *string          `field:"input"`
-		KeyVersion  int              `field:"key_version"`
-		Algorithm   string           `field:"algorithm"`
-		Batch       []map[string]any `field:"batch_input"`
-		PartialCode int              `field:"partial_failure_response_code"`
+		Name        string             `field:"name"`
+		URLAlg      string             `field:"urlalgorithm"`
+		Input       *string            `field:"input"`
+		KeyVersion  int                `field:"key_version"`
+		Algorithm   string             `field:"algorithm"`
+		Batch       []framework.Object `field:"batch_input"`
+		PartialCode int                `field:"partial_failure_response_code"`
 	}
 	if err := req.Decode(&in); err != nil {
 		return nil, err

@@ -50,21 +50,21 @@ func (b *Backend) pathVerifyAlgorithm() *framework.Path {
 }
 
 type signIn struct {
-	Name        string           `field:"name"`
-	URLAlg      string           `field:"urlalgorithm"`
-	Input       *string          `field:"input"`
-	KeyVersion  int              `field:"key_version"`
-	HashAlg     string           `field:"hash_algorithm"`
-	Algorithm   string           `field:"algorithm"`
-	Context     string           `field:"context"`
-	Prehashed   bool             `field:"prehashed"`
-	SigAlg      string           `field:"signature_algorithm"`
-	Marshal     string           `field:"marshaling_algorithm"`
-	SaltLength  string           `field:"salt_length"`
-	Signature   string           `field:"signature"`
-	HMAC        string           `field:"hmac"`
-	Batch       []map[string]any `field:"batch_input"`
-	PartialCode int              `field:"partial_failure_response_code"`
+	Name        string             `field:"name"`
+	URLAlg      string             `field:"urlalgorithm"`
+	Input       *string            `field:"input"`
+	KeyVersion  int                `field:"key_version"`
+	HashAlg     string             `field:"hash_algorithm"`
+	Algorithm   string             `field:"algorithm"`
+	Context     string             `field:"context"`
+	Prehashed   bool               `field:"prehashed"`
+	SigAlg      string             `field:"signature_algorithm"`
+	Marshal     string             `field:"marshaling_algorithm"`
+	SaltLength  string             `field:"salt_length"`
+	Signature   string             `field:"signature"`
+	HMAC        string             `field:"hmac"`
+	Batch       []framework.Object `field:"batch_input"`
+	PartialCode int                `field:"partial_failure_response_code"`
 }
 
 // hashName is the algorithm a request names: in its path, hash_algorithm

@@ -292,33 +292,49 @@ func (p *policy) aeadFor(v *version, context []byte) (cipher.AEAD, []byte, error
 // "vault:v<n>:<base64>" text. For AEAD types the base64 holds the nonce
 // followed by the sealed data and tag.
 func (p *policy) encrypt(n int, plaintext, context, nonce, aad []byte) (string, int, error) {
+	// Room for the text of an AEAD ciphertext (nonce and tag at most 48
+	// bytes); an RSA one grows it once.
+	dst := make([]byte, 0, 32+base64.StdEncoding.EncodedLen(len(plaintext)+48))
+	text, _, n, err := p.appendEncrypt(dst, nil, n, plaintext, context, nonce, aad)
+	if err != nil {
+		return "", 0, err
+	}
+	return string(text), n, nil
+}
+
+// appendEncrypt is encrypt appending the text to dst; the sealed bytes go
+// through scratch, returned for reuse. On error dst comes back unchanged.
+func (p *policy) appendEncrypt(dst, scratch []byte, n int, plaintext, context, nonce, aad []byte) ([]byte, []byte, int, error) {
 	if !supportsEncryption(p.Type) {
-		return "", 0, logical.InvalidRequest("encryption not supported for key type %s", p.Type)
+		return dst, scratch, 0, logical.InvalidRequest("encryption not supported for key type %s", p.Type)
 	}
 	n, err := p.encryptionVersion(n)
 	if err != nil {
-		return "", 0, err
+		return dst, scratch, 0, err
 	}
 	v := p.Versions[n]
 	var out []byte
 	if isRSA(p.Type) {
 		if len(aad) > 0 {
-			return "", 0, logical.InvalidRequest("associated_data is only supported by AEAD key types, not %s", p.Type)
+			return dst, scratch, 0, logical.InvalidRequest("associated_data is only supported by AEAD key types, not %s", p.Type)
 		}
 		pub := v.signer.Public().(*rsa.PublicKey)
 		out, err = rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, plaintext, nil)
 		if err != nil {
-			return "", 0, logical.InvalidRequest("failed to RSA encrypt the plaintext: %v", err)
+			return dst, scratch, 0, logical.InvalidRequest("failed to RSA encrypt the plaintext: %v", err)
 		}
 	} else {
 		a, key, err := p.aeadFor(v, context)
 		if err != nil {
-			return "", 0, err
+			return dst, scratch, 0, err
 		}
-		// The nonce is written straight into the output buffer: one
-		// allocation for nonce, ciphertext and tag.
+		// The nonce is written straight into the output buffer, which
+		// holds nonce, ciphertext and tag and is reused across a batch.
 		ns := a.NonceSize()
-		out = make([]byte, ns, ns+len(plaintext)+a.Overhead())
+		if need := ns + len(plaintext) + a.Overhead(); cap(scratch) < need {
+			scratch = make([]byte, 0, need)
+		}
+		out = scratch[:ns]
 		switch {
 		case p.ConvergentEncryption && p.ConvergentVersion >= convergentV3:
 			m := hmac.New(sha256.New, key)
@@ -326,28 +342,33 @@ func (p *policy) encrypt(n int, plaintext, context, nonce, aad []byte) (string, 
 			copy(out, m.Sum(nil))
 		case p.ConvergentEncryption:
 			if len(nonce) != ns {
-				return "", 0, logical.InvalidRequest("invalid nonce length: must be %d bytes", ns)
+				return dst, scratch, 0, logical.InvalidRequest("invalid nonce length: must be %d bytes", ns)
 			}
 			copy(out, nonce)
 		default:
 			if _, err := io.ReadFull(rand.Reader, out); err != nil {
-				return "", 0, fmt.Errorf("transit: reading a nonce: %w", err)
+				return dst, scratch, 0, fmt.Errorf("transit: reading a nonce: %w", err)
 			}
 		}
 		out = a.Seal(out, out[:ns], plaintext, aad)
+		scratch = out[:0]
 	}
-	return versioned(n, out), n, nil
+	return appendVersioned(dst, n, out), scratch, n, nil
 }
 
 // versioned encodes payload as "vault:v<n>:<base64>" in one allocation
 // besides the string itself.
 func versioned(n int, payload []byte) string {
 	b := make([]byte, 0, len("vault:v:")+20+base64.StdEncoding.EncodedLen(len(payload)))
+	return string(appendVersioned(b, n, payload))
+}
+
+// appendVersioned appends "vault:v<n>:<base64 of payload>" to b.
+func appendVersioned(b []byte, n int, payload []byte) []byte {
 	b = append(b, "vault:v"...)
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, ':')
-	b = base64.StdEncoding.AppendEncode(b, payload)
-	return string(b)
+	return base64.StdEncoding.AppendEncode(b, payload)
 }
 
 // splitVersioned parses "vault:v<n>:<payload>" as written by encrypt,
