@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/tresorhq/tresor/internal/jsonscan"
 )
 
 // Object is one element of a TypeObjectSlice field (transit's batch_input):
@@ -157,122 +159,51 @@ func scalarToken(tok, scratch []byte) (Kind, []byte) {
 // object raw: nil with ok when there is none, ok false when raw is not a
 // well-formed object as far as this walk can tell.
 func rawMember(raw []byte, k string) (tok []byte, ok bool) {
-	i := skipSpace(raw, 0)
+	i := jsonscan.SkipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return nil, false
 	}
-	i = skipSpace(raw, i+1)
+	i = jsonscan.SkipSpace(raw, i+1)
 	if i < len(raw) && raw[i] == '}' {
-		return nil, skipSpace(raw, i+1) == len(raw)
+		return nil, jsonscan.SkipSpace(raw, i+1) == len(raw)
 	}
 	for {
 		if i >= len(raw) || raw[i] != '"' {
 			return nil, false
 		}
-		end, ok := skipString(raw, i)
+		end, ok := jsonscan.SkipString(raw, i)
 		if !ok {
 			return nil, false
 		}
 		key := raw[i:end]
-		i = skipSpace(raw, end)
+		i = jsonscan.SkipSpace(raw, end)
 		if i >= len(raw) || raw[i] != ':' {
 			return nil, false
 		}
-		i = skipSpace(raw, i+1)
-		vend, ok := skipValue(raw, i)
+		i = jsonscan.SkipSpace(raw, i+1)
+		vend, ok := jsonscan.SkipValue(raw, i)
 		if !ok {
 			return nil, false
 		}
 		if keyIs(key, k) {
 			tok = raw[i:vend]
 		}
-		i = skipSpace(raw, vend)
+		i = jsonscan.SkipSpace(raw, vend)
 		if i >= len(raw) {
 			return nil, false
 		}
 		switch raw[i] {
 		case ',':
-			i = skipSpace(raw, i+1)
+			i = jsonscan.SkipSpace(raw, i+1)
 			continue
 		case '}':
-			if skipSpace(raw, i+1) != len(raw) {
+			if jsonscan.SkipSpace(raw, i+1) != len(raw) {
 				return nil, false
 			}
 			return tok, true
 		}
 		return nil, false
 	}
-}
-
-func skipSpace(raw []byte, i int) int {
-	for i < len(raw) {
-		switch raw[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at raw[i] ('"').
-func skipString(raw []byte, i int) (int, bool) {
-	for i++; i < len(raw); i++ {
-		switch raw[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, true
-		}
-	}
-	return 0, false
-}
-
-// skipValue returns the index after the value starting at raw[i]. Nested
-// objects and arrays are skipped by counting brackets outside strings, so
-// depth costs no stack.
-func skipValue(raw []byte, i int) (int, bool) {
-	if i >= len(raw) {
-		return 0, false
-	}
-	switch raw[i] {
-	case '"':
-		return skipString(raw, i)
-	case '{', '[':
-		depth := 0
-		for i < len(raw) {
-			switch raw[i] {
-			case '"':
-				end, ok := skipString(raw, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	start := i
-	for i < len(raw) {
-		switch raw[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i, i > start
-		case '"', '{', '[', ':':
-			return 0, false
-		}
-		i++
-	}
-	return i, i > start
 }
 
 // plain reports whether the body of a string token reads the same decoded:

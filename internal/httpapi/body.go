@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/tresorhq/tresor/internal/jsonscan"
 	"github.com/tresorhq/tresor/internal/logical"
 )
 
@@ -201,12 +202,12 @@ var quotedBatchKey = []byte(`"` + batchKey + `"`)
 // the body is not one this walk understands; the caller then decodes it
 // the usual way.
 func decodeBatchBody(raw []byte) (map[string]any, bool) {
-	i := skipJSONSpace(raw, 0)
+	i := jsonscan.SkipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return nil, false
 	}
 	data := make(map[string]any)
-	i = skipJSONSpace(raw, i+1)
+	i = jsonscan.SkipSpace(raw, i+1)
 	if i < len(raw) && raw[i] == '}' {
 		return data, true
 	}
@@ -214,7 +215,7 @@ func decodeBatchBody(raw []byte) (map[string]any, bool) {
 		if i >= len(raw) || raw[i] != '"' {
 			return nil, false
 		}
-		end, ok := skipJSONString(raw, i)
+		end, ok := jsonscan.SkipString(raw, i)
 		if !ok {
 			return nil, false
 		}
@@ -222,12 +223,12 @@ func decodeBatchBody(raw []byte) (map[string]any, bool) {
 		if !ok {
 			return nil, false
 		}
-		i = skipJSONSpace(raw, end)
+		i = jsonscan.SkipSpace(raw, end)
 		if i >= len(raw) || raw[i] != ':' {
 			return nil, false
 		}
-		i = skipJSONSpace(raw, i+1)
-		vend, ok := skipJSONValue(raw, i)
+		i = jsonscan.SkipSpace(raw, i+1)
+		vend, ok := jsonscan.SkipValue(raw, i)
 		if !ok {
 			return nil, false
 		}
@@ -247,16 +248,16 @@ func decodeBatchBody(raw []byte) (map[string]any, bool) {
 			}
 			data[key] = v
 		}
-		i = skipJSONSpace(raw, vend)
+		i = jsonscan.SkipSpace(raw, vend)
 		if i >= len(raw) {
 			return nil, false
 		}
 		switch raw[i] {
 		case ',':
-			i = skipJSONSpace(raw, i+1)
+			i = jsonscan.SkipSpace(raw, i+1)
 			continue
 		case '}':
-			return data, skipJSONSpace(raw, i+1) == len(raw)
+			return data, jsonscan.SkipSpace(raw, i+1) == len(raw)
 		}
 		return nil, false
 	}
@@ -290,7 +291,7 @@ func rawObjects(value []byte) ([]json.RawMessage, bool) {
 		if pass == 1 {
 			items = make([]json.RawMessage, 0, n)
 		}
-		i := skipJSONSpace(value, 1)
+		i := jsonscan.SkipSpace(value, 1)
 		if i < len(value) && value[i] == ']' {
 			return nil, false
 		}
@@ -298,7 +299,7 @@ func rawObjects(value []byte) ([]json.RawMessage, bool) {
 			if i >= len(value) || value[i] != '{' {
 				return nil, false
 			}
-			end, ok := skipJSONValue(value, i)
+			end, ok := jsonscan.SkipValue(value, i)
 			if !ok {
 				return nil, false
 			}
@@ -307,12 +308,12 @@ func rawObjects(value []byte) ([]json.RawMessage, bool) {
 			} else {
 				n++
 			}
-			i = skipJSONSpace(value, end)
+			i = jsonscan.SkipSpace(value, end)
 			if i >= len(value) {
 				return nil, false
 			}
 			if value[i] == ',' {
-				i = skipJSONSpace(value, i+1)
+				i = jsonscan.SkipSpace(value, i+1)
 				continue
 			}
 			if value[i] != ']' {
@@ -325,75 +326,4 @@ func rawObjects(value []byte) ([]json.RawMessage, bool) {
 		}
 	}
 	return nil, false
-}
-
-func skipJSONSpace(raw []byte, i int) int {
-	for i < len(raw) {
-		switch raw[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipJSONString returns the index after the string starting at raw[i].
-func skipJSONString(raw []byte, i int) (int, bool) {
-	for i++; i < len(raw); i++ {
-		switch raw[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, true
-		}
-	}
-	return 0, false
-}
-
-// skipJSONValue returns the index after the value starting at raw[i],
-// counting brackets outside strings for objects and arrays (no recursion,
-// so depth costs no stack).
-func skipJSONValue(raw []byte, i int) (int, bool) {
-	if i >= len(raw) {
-		return 0, false
-	}
-	switch raw[i] {
-	case '"':
-		return skipJSONString(raw, i)
-	case '{', '[':
-		depth := 0
-		for i < len(raw) {
-			switch raw[i] {
-			case '"':
-				end, ok := skipJSONString(raw, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	start := i
-	for i < len(raw) {
-		switch raw[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i, i > start
-		case '"', '{', '[', ':':
-			return 0, false
-		}
-		i++
-	}
-	return i, i > start
 }

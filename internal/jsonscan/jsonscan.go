@@ -1,0 +1,79 @@
+// Package jsonscan walks JSON text that has already been validated
+// (json.Valid), to find the extent of values without decoding them: the
+// request body's batch items (httpapi) and a raw item's fields (framework)
+// are read this way, as slices of the body.
+package jsonscan
+
+// SkipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func SkipSpace(raw []byte, i int) int {
+	for i < len(raw) {
+		switch raw[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// SkipString returns the index after the string starting at raw[i] ('"').
+// It does not check escapes; the text is validated elsewhere.
+func SkipString(raw []byte, i int) (int, bool) {
+	for i++; i < len(raw); i++ {
+		switch raw[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return 0, false
+}
+
+// SkipValue returns the index after the value starting at raw[i]. Nested
+// objects and arrays are skipped by counting brackets outside strings, so
+// depth costs no stack.
+func SkipValue(raw []byte, i int) (int, bool) {
+	if i >= len(raw) {
+		return 0, false
+	}
+	switch raw[i] {
+	case '"':
+		return SkipString(raw, i)
+	case '{', '[':
+		depth := 0
+		for i < len(raw) {
+			switch raw[i] {
+			case '"':
+				end, ok := SkipString(raw, i)
+				if !ok {
+					return 0, false
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	start := i
+	for i < len(raw) {
+		switch raw[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i, i > start
+		case '"', '{', '[', ':':
+			return 0, false
+		}
+		i++
+	}
+	return i, i > start
+}
