@@ -45,6 +45,53 @@ log_level    = "info"
 	return p
 }
 
+// startPGHAPair starts two servers on the database at url, initialises
+// them (3 shares, threshold 2) and unseals both; the first is active, the
+// second a standby.
+func startPGHAPair(t *testing.T, url string) ([]*proc, *api.InitResponse) {
+	t.Helper()
+	nodes := []*proc{newPGHAProc(t, url), newPGHAProc(t, url)}
+	for _, n := range nodes {
+		n.start()
+	}
+	init, err := nodes[0].client("").Sys().Init(&api.InitRequest{SecretShares: 3, SecretThreshold: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseal(t, nodes[0].client(""), init.Keys[0], init.Keys[1])
+	if activeOf(t, nodes[:1], 30*time.Second) == nil {
+		t.Fatalf("node 1 did not become active:\n%s", nodes[0].logs)
+	}
+	unseal(t, nodes[1].client(""), init.Keys[1], init.Keys[2])
+	deadline := time.Now().Add(15 * time.Second)
+	for healthCode(t, nodes[1].addr) != http.StatusTooManyRequests {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2 is not a standby: health %d\n%s", healthCode(t, nodes[1].addr), nodes[1].logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nodes, init
+}
+
+// waitSealedOneOfOne waits until every node is sealed with a 1-of-1 seal
+// configuration: a restored file's (the cluster itself had 2 of 3).
+func waitSealedOneOfOne(t *testing.T, nodes []*proc) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, n := range nodes {
+		for {
+			st, err := n.client("").Sys().SealStatus()
+			if err == nil && st.Sealed && st.T == 1 && st.N == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s after the restore: %+v, %v; want sealed, 1 of 1\n%s", n.addr, st, err, n.logs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 // TestPostgresHAFailover is issue 15's PostgreSQL "done when": two servers
 // on one database (Vault's vault_kv_store and vault_ha_locks tables), one
 // active and one standby that forwards; SIGKILL of the active node; the
@@ -55,28 +102,8 @@ func TestPostgresHAFailover(t *testing.T) {
 		t.Skip("starts PostgreSQL and two servers")
 	}
 	pg := pgtest.Start(t)
-	nodes := []*proc{newPGHAProc(t, pg.URL), newPGHAProc(t, pg.URL)}
-	for _, n := range nodes {
-		n.start()
-	}
-	init, err := nodes[0].client("").Sys().Init(&api.InitRequest{SecretShares: 3, SecretThreshold: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, nodes[0].client(""), init.Keys[0], init.Keys[1])
-	active := activeOf(t, nodes[:1], 30*time.Second)
-	if active == nil {
-		t.Fatalf("node 1 did not become active:\n%s", nodes[0].logs)
-	}
-	unseal(t, nodes[1].client(""), init.Keys[1], init.Keys[2])
-	standby := nodes[1]
-	deadline := time.Now().Add(15 * time.Second)
-	for healthCode(t, standby.addr) != http.StatusTooManyRequests {
-		if time.Now().After(deadline) {
-			t.Fatalf("node 2 is not a standby: health %d\n%s", healthCode(t, standby.addr), standby.logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	nodes, init := startPGHAPair(t, pg.URL)
+	active, standby := nodes[0], nodes[1]
 	ls, err := standby.client("").Sys().Leader()
 	if err != nil || !ls.HAEnabled || ls.IsSelf || ls.LeaderAddress != "http://"+active.addr {
 		t.Fatalf("standby sys/leader = %+v, %v", ls, err)
@@ -241,43 +268,12 @@ func TestPostgresHARestoreSealsBoth(t *testing.T) {
 	}
 
 	pg := pgtest.Start(t)
-	nodes := []*proc{newPGHAProc(t, pg.URL), newPGHAProc(t, pg.URL)}
-	for _, n := range nodes {
-		n.start()
-	}
-	init, err := nodes[0].client("").Sys().Init(&api.InitRequest{SecretShares: 3, SecretThreshold: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, nodes[0].client(""), init.Keys[0], init.Keys[1])
-	if activeOf(t, nodes[:1], 30*time.Second) == nil {
-		t.Fatalf("node 1 did not become active:\n%s", nodes[0].logs)
-	}
-	unseal(t, nodes[1].client(""), init.Keys[1], init.Keys[2])
-	deadline := time.Now().Add(15 * time.Second)
-	for healthCode(t, nodes[1].addr) != http.StatusTooManyRequests {
-		if time.Now().After(deadline) {
-			t.Fatalf("node 2 is not a standby:\n%s", nodes[1].logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	nodes, init := startPGHAPair(t, pg.URL)
 
 	if out, err := cliRun(t, nodes[0].addr, init.RootToken, "operator", "restore", "-force", file); err != nil {
 		t.Fatalf("operator restore: %v\n%s", err, out)
 	}
-	deadline = time.Now().Add(30 * time.Second)
-	for _, n := range nodes {
-		for {
-			st, err := n.client("").Sys().SealStatus()
-			if err == nil && st.Sealed && st.T == 1 && st.N == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s after the restore: %+v, %v; want sealed, 1 of 1\n%s", n.addr, st, err, n.logs)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	waitSealedOneOfOne(t, nodes)
 	for _, n := range nodes {
 		unseal(t, n.client(""), initSrc.Keys[0])
 	}

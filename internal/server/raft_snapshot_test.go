@@ -250,18 +250,8 @@ func TestRaftRestoreSealsEveryNode(t *testing.T) {
 
 	// Every node seals, with the snapshot's seal configuration (1 of 1,
 	// where the cluster had 2 of 3).
-	deadline = time.Now().Add(30 * time.Second)
+	waitSealedOneOfOne(t, nodes)
 	for _, n := range nodes {
-		for {
-			st, err := n.client("").Sys().SealStatus()
-			if err == nil && st.Sealed && st.T == 1 && st.N == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s after the restore: %+v, %v; want sealed, 1 of 1\n%s", n.addr, st, err, n.logs)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
 		if code := healthCode(t, n.addr); code != http.StatusServiceUnavailable {
 			t.Fatalf("sealed node %s health = %d, want 503", n.addr, code)
 		}
