@@ -159,51 +159,16 @@ func scalarToken(tok, scratch []byte) (Kind, []byte) {
 // object raw: nil with ok when there is none, ok false when raw is not a
 // well-formed object as far as this walk can tell.
 func rawMember(raw []byte, k string) (tok []byte, ok bool) {
-	i := jsonscan.SkipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return nil, false
-	}
-	i = jsonscan.SkipSpace(raw, i+1)
-	if i < len(raw) && raw[i] == '}' {
-		return nil, jsonscan.SkipSpace(raw, i+1) == len(raw)
-	}
-	for {
-		if i >= len(raw) || raw[i] != '"' {
-			return nil, false
-		}
-		end, ok := jsonscan.SkipString(raw, i)
-		if !ok {
-			return nil, false
-		}
-		key := raw[i:end]
-		i = jsonscan.SkipSpace(raw, end)
-		if i >= len(raw) || raw[i] != ':' {
-			return nil, false
-		}
-		i = jsonscan.SkipSpace(raw, i+1)
-		vend, ok := jsonscan.SkipValue(raw, i)
-		if !ok {
-			return nil, false
-		}
+	ok = jsonscan.Members(raw, func(key, value []byte) bool {
 		if keyIs(key, k) {
-			tok = raw[i:vend]
+			tok = value
 		}
-		i = jsonscan.SkipSpace(raw, vend)
-		if i >= len(raw) {
-			return nil, false
-		}
-		switch raw[i] {
-		case ',':
-			i = jsonscan.SkipSpace(raw, i+1)
-			continue
-		case '}':
-			if jsonscan.SkipSpace(raw, i+1) != len(raw) {
-				return nil, false
-			}
-			return tok, true
-		}
+		return true
+	})
+	if !ok {
 		return nil, false
 	}
+	return tok, true
 }
 
 // plain reports whether the body of a string token reads the same decoded:

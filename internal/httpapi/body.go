@@ -202,65 +202,31 @@ var quotedBatchKey = []byte(`"` + batchKey + `"`)
 // the body is not one this walk understands; the caller then decodes it
 // the usual way.
 func decodeBatchBody(raw []byte) (map[string]any, bool) {
-	i := jsonscan.SkipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return nil, false
-	}
 	data := make(map[string]any)
-	i = jsonscan.SkipSpace(raw, i+1)
-	if i < len(raw) && raw[i] == '}' {
-		return data, true
-	}
-	for {
-		if i >= len(raw) || raw[i] != '"' {
-			return nil, false
-		}
-		end, ok := jsonscan.SkipString(raw, i)
+	ok := jsonscan.Members(raw, func(k, value []byte) bool {
+		key, ok := jsonKey(k)
 		if !ok {
-			return nil, false
+			return false
 		}
-		key, ok := jsonKey(raw[i:end])
-		if !ok {
-			return nil, false
-		}
-		i = jsonscan.SkipSpace(raw, end)
-		if i >= len(raw) || raw[i] != ':' {
-			return nil, false
-		}
-		i = jsonscan.SkipSpace(raw, i+1)
-		vend, ok := jsonscan.SkipValue(raw, i)
-		if !ok {
-			return nil, false
-		}
-		value := raw[i:vend]
-		var items []json.RawMessage
 		if key == batchKey {
-			items, _ = rawObjects(value)
-		}
-		if items != nil {
-			data[key] = items
-		} else {
-			dec := json.NewDecoder(bytes.NewReader(value))
-			dec.UseNumber()
-			var v any
-			if err := dec.Decode(&v); err != nil {
-				return nil, false
+			if items, _ := rawObjects(value); items != nil {
+				data[key] = items
+				return true
 			}
-			data[key] = v
 		}
-		i = jsonscan.SkipSpace(raw, vend)
-		if i >= len(raw) {
-			return nil, false
+		dec := json.NewDecoder(bytes.NewReader(value))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return false
 		}
-		switch raw[i] {
-		case ',':
-			i = jsonscan.SkipSpace(raw, i+1)
-			continue
-		case '}':
-			return data, jsonscan.SkipSpace(raw, i+1) == len(raw)
-		}
+		data[key] = v
+		return true
+	})
+	if !ok {
 		return nil, false
 	}
+	return data, true
 }
 
 // jsonKey decodes a member name: printable ASCII without escapes directly,

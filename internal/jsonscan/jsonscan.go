@@ -77,3 +77,49 @@ func SkipValue(raw []byte, i int) (int, bool) {
 	}
 	return i, i > start
 }
+
+// Members calls fn with each member of the JSON object raw, in order: the
+// key's token (quotes included, escapes as written) and the value's text.
+// It reports false when raw is not an object as far as this walk can tell,
+// or when fn returned false.
+func Members(raw []byte, fn func(key, value []byte) bool) bool {
+	i := SkipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = SkipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return SkipSpace(raw, i+1) == len(raw)
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return false
+		}
+		end, ok := SkipString(raw, i)
+		if !ok {
+			return false
+		}
+		key := raw[i:end]
+		i = SkipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return false
+		}
+		i = SkipSpace(raw, i+1)
+		vend, ok := SkipValue(raw, i)
+		if !ok || !fn(key, raw[i:vend]) {
+			return false
+		}
+		i = SkipSpace(raw, vend)
+		if i >= len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case ',':
+			i = SkipSpace(raw, i+1)
+			continue
+		case '}':
+			return SkipSpace(raw, i+1) == len(raw)
+		}
+		return false
+	}
+}
