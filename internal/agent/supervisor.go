@@ -226,7 +226,9 @@ func Supervise(ctx context.Context, opts SuperviseOptions) error {
 	s.writeStatus()
 	// While the server cannot be reached, SIGTERM still ends the agent.
 	loginCtx, loggedIn := context.WithCancel(ctx)
+	watching := make(chan struct{})
 	go func() {
+		defer close(watching)
 		for {
 			select {
 			case <-loginCtx.Done():
@@ -241,6 +243,10 @@ func Supervise(ctx context.Context, opts SuperviseOptions) error {
 	}()
 	err := keeper.LoginRetry(ctx)
 	loggedIn()
+	// The watcher must be gone before the services start: a signal meant
+	// for them (SIGHUP) must reach the loop below, not a watcher still
+	// running its last select.
+	<-watching
 	if err != nil {
 		return nil // stopped before a login
 	}

@@ -47,9 +47,11 @@ func machineRole(t *testing.T, c *api.Client, name string, paths ...string) (rol
 }
 
 // serviceScript counts the service's starts, logs them in order and dumps
-// its environment, then waits to be stopped.
+// its environment, then waits to be stopped. The start is logged before
+// the environment file appears, because the health check passes on that
+// file: logged after it, a check could pass, and log, before the start.
 func serviceScript(name string) string {
-	return fmt.Sprintf(`["sh", "-c", "env | sort > \"$DIR/%[1]s.env.tmp\"; mv \"$DIR/%[1]s.env.tmp\" \"$DIR/%[1]s.env\"; echo x >> \"$DIR/%[1]s.starts\"; echo start-%[1]s >> \"$DIR/order\"; exec sleep 60"]`, name)
+	return fmt.Sprintf(`["sh", "-c", "env | sort > \"$DIR/%[1]s.env.tmp\"; echo start-%[1]s >> \"$DIR/order\"; mv \"$DIR/%[1]s.env.tmp\" \"$DIR/%[1]s.env\"; echo x >> \"$DIR/%[1]s.starts\"; exec sleep 60"]`, name)
 }
 
 // healthScript passes once the service runs with the value of variable
