@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -502,7 +503,7 @@ services:
     rotation_interval: 100ms
   sig:
     machine: m1
-    command: ["sh", "-c", "trap 'echo hup >> \"$DIR/sig.hup\"' HUP; echo up > \"$DIR/sig.up\"; while :; do sleep 0.05; done"]
+    command: ["sh", "-c", "trap 'echo hup >> \"$DIR/sig.hup\"' HUP USR1; echo up > \"$DIR/sig.up\"; while :; do sleep 0.05; done"]
 `, role, secret, envFile)))
 	if err != nil {
 		t.Fatal(err)
@@ -518,8 +519,14 @@ services:
 	waitFor(t, 10*time.Second, "restart_command after the rotation", func() bool {
 		return readFile(filepath.Join(dir, "compose.log")) == "PASSWORD=s3cret-v2\nPASSWORD=\"pw with \\\"quotes\\\" and $$dollar\"\n"
 	})
-	sv.sigs <- syscall.SIGHUP
-	waitFor(t, 10*time.Second, "SIGHUP forwarded", func() bool { return readFile(filepath.Join(dir, "sig.hup")) == "hup\n" })
+	// A process started under nohup ignores SIGHUP, and so does its child
+	// shell, whose trap then never fires: forward SIGUSR1 there instead.
+	var sig os.Signal = syscall.SIGHUP
+	if signal.Ignored(syscall.SIGHUP) {
+		sig = syscall.SIGUSR1
+	}
+	sv.sigs <- sig
+	waitFor(t, 10*time.Second, "signal forwarded", func() bool { return readFile(filepath.Join(dir, "sig.hup")) == "hup\n" })
 }
 
 func TestRegistrySIGTERMWhileTheServerIsDown(t *testing.T) {
