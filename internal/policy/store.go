@@ -196,14 +196,7 @@ func (s *Store) ACL(ctx context.Context, names []string) (*ACL, error) {
 	if a, err = NewACL(policies...); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if s.gen == gen {
-		if len(s.acls) >= maxCachedACLs {
-			clear(s.acls)
-		}
-		s.acls[key] = a
-	}
-	s.mu.Unlock()
+	remember(s, s.acls, key, gen, a)
 	return a, nil
 }
 
@@ -237,15 +230,23 @@ func (s *Store) EntityACL(ctx context.Context, names []string, e *Entity) (*ACL,
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if s.gen == gen {
-		if len(s.entityACLs) >= maxCachedACLs {
-			clear(s.entityACLs)
-		}
-		s.entityACLs[key] = a
-	}
-	s.mu.Unlock()
+	remember(s, s.entityACLs, key, gen, a)
 	return a, nil
+}
+
+// remember caches a under key in m, one of the store's ACL caches, unless
+// a policy changed since gen (a was built from what may now be stale); a
+// full cache starts over.
+func remember[K comparable](s *Store, m map[K]*ACL, key K, gen uint64, a *ACL) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return
+	}
+	if len(m) >= maxCachedACLs {
+		clear(m)
+	}
+	m[key] = a
 }
 
 func (s *Store) policySet(ctx context.Context, set []string) ([]*Policy, error) {
