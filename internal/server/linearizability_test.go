@@ -101,29 +101,9 @@ func (p *faultProxy) Heal() {
 // on a fault proxy in front of the real one.
 func newProxiedRaftProc(t *testing.T, id string) (*proc, *faultProxy) {
 	t.Helper()
-	dir := t.TempDir()
-	p := &proc{t: t, dataDir: filepath.Join(dir, "raft"), conf: filepath.Join(dir, "config.hcl"), addr: freePort(t)}
 	real := freePort(t)
 	fp := newFaultProxy(t, real)
-	conf := fmt.Sprintf(`
-storage "raft" {
-  path    = %q
-  node_id = %q
-}
-listener "tcp" {
-  address         = %q
-  cluster_address = %q
-  tls_disable     = 1
-}
-api_addr      = "http://%s"
-cluster_addr  = "https://%s"
-disable_mlock = true
-log_level     = "warn"
-`, p.dataDir, id, p.addr, real, p.addr, fp.ln.Addr().String())
-	if err := os.WriteFile(p.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p, fp
+	return raftProc(t, id, real, fp.ln.Addr().String(), "warn"), fp
 }
 
 // KV register model: each key holds a value and KV v2's version.

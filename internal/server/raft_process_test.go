@@ -22,9 +22,17 @@ import (
 // cluster ports on loopback; raftExtra goes inside the storage stanza.
 func newRaftProc(t *testing.T, id string, raftExtra ...string) *proc {
 	t.Helper()
+	cluster := freePort(t)
+	return raftProc(t, id, cluster, cluster, "info", raftExtra...)
+}
+
+// raftProc writes the configuration of a Raft node whose cluster port
+// listens on listen and is advertised as advertise (they differ behind a
+// fault proxy).
+func raftProc(t *testing.T, id, listen, advertise, logLevel string, raftExtra ...string) *proc {
+	t.Helper()
 	dir := t.TempDir()
 	p := &proc{t: t, dataDir: filepath.Join(dir, "raft"), conf: filepath.Join(dir, "config.hcl"), addr: freePort(t)}
-	cluster := freePort(t)
 	conf := fmt.Sprintf(`
 storage "raft" {
   path    = %q
@@ -39,8 +47,8 @@ listener "tcp" {
 api_addr      = "http://%s"
 cluster_addr  = "https://%s"
 disable_mlock = true
-log_level     = "info"
-`, p.dataDir, id, strings.Join(raftExtra, "\n"), p.addr, cluster, p.addr, cluster)
+log_level     = %q
+`, p.dataDir, id, strings.Join(raftExtra, "\n"), p.addr, listen, p.addr, advertise, logLevel)
 	if err := os.WriteFile(p.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
