@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -114,31 +112,7 @@ func TestPostgresHAFailover(t *testing.T) {
 		t.Fatalf("mount through the standby: %v", err)
 	}
 
-	const writers = 8
-	var mu sync.Mutex
-	acked := map[string]int{}
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			c := active.client(root)
-			c.SetClientTimeout(5 * time.Second)
-			key := fmt.Sprintf("w%d", w)
-			for i := 1; ctx.Err() == nil && i < 10000; i++ {
-				if _, err := c.KVv2("secret").Put(context.Background(), key, map[string]any{"v": i}); err != nil {
-					return
-				}
-				mu.Lock()
-				acked[key] = i
-				mu.Unlock()
-			}
-		})
-	}
-	time.Sleep(700 * time.Millisecond)
-	killedAt := time.Now()
-	active.stop(syscall.SIGKILL)
-	wg.Wait()
-	stop()
+	acked, killedAt := writeUntilKilled(t, active, root)
 	next := activeOf(t, []*proc{standby}, 10*time.Second)
 	if next == nil {
 		t.Fatalf("the standby did not become active within 10 s of the SIGKILL:\n%s", standby.logs)
@@ -151,20 +125,7 @@ func TestPostgresHAFailover(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("no write was acknowledged before the kill")
 	}
-	c := next.client(root)
-	for key, want := range acked {
-		s, err := c.KVv2("secret").Get(context.Background(), key)
-		if err != nil {
-			t.Fatalf("read %s: %v", key, err)
-		}
-		// A write may have committed without its acknowledgement arriving:
-		// the stored value is the acknowledged one or the next.
-		var got int
-		fmt.Sscan(fmt.Sprint(s.Data["v"]), &got)
-		if got != want && got != want+1 {
-			t.Fatalf("%s = %d, acknowledged %d", key, got, want)
-		}
-	}
+	checkAcked(t, next, root, acked)
 
 	// The killed node restarts, unseals and stands by, forwarding to the
 	// new active node.

@@ -55,6 +55,59 @@ log_level     = %q
 	return p
 }
 
+// writeUntilKilled has eight writers put increasing values of "v" under
+// secret/w<n> through active until, after 0.7 s, active is killed with
+// SIGKILL. It returns the last acknowledged value of each key and when
+// the kill happened.
+func writeUntilKilled(t *testing.T, active *proc, root string) (map[string]int, time.Time) {
+	t.Helper()
+	const writers = 8
+	var mu sync.Mutex
+	acked := map[string]int{}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			c := active.client(root)
+			c.SetClientTimeout(5 * time.Second)
+			key := fmt.Sprintf("w%d", w)
+			for i := 1; ctx.Err() == nil && i < 10000; i++ {
+				if _, err := c.KVv2("secret").Put(context.Background(), key, map[string]any{"v": i}); err != nil {
+					return
+				}
+				mu.Lock()
+				acked[key] = i
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(700 * time.Millisecond)
+	killedAt := time.Now()
+	active.stop(syscall.SIGKILL)
+	wg.Wait()
+	return acked, killedAt
+}
+
+// checkAcked reads every acknowledged key through n. A write may have
+// committed without its acknowledgement arriving, so the stored value is
+// the acknowledged one or the next.
+func checkAcked(t *testing.T, n *proc, root string, acked map[string]int) {
+	t.Helper()
+	c := n.client(root)
+	for key, want := range acked {
+		s, err := c.KVv2("secret").Get(context.Background(), key)
+		if err != nil {
+			t.Fatalf("read %s on %s: %v", key, n.addr, err)
+		}
+		var got int
+		fmt.Sscan(fmt.Sprint(s.Data["v"]), &got)
+		if got != want && got != want+1 {
+			t.Fatalf("%s on %s = %d, acknowledged %d", key, n.addr, got, want)
+		}
+	}
+}
+
 // cli runs the tresor CLI against p and returns its standard output.
 func (p *proc) cli(token string, args ...string) string {
 	p.t.Helper()
@@ -182,34 +235,7 @@ func TestRaftClusterFailover(t *testing.T) {
 		last = st.LocalIndex
 	}
 
-	// Writers write through the active node until it is killed; every
-	// acknowledged write is recorded.
-	const writers = 8
-	var mu sync.Mutex
-	acked := map[string]string{}
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			c := active.client(root)
-			c.SetClientTimeout(5 * time.Second)
-			for i := 0; ctx.Err() == nil && i < 10000; i++ {
-				key := fmt.Sprintf("w%d", w)
-				val := fmt.Sprintf("v%d", i)
-				if _, err := c.KVv2("secret").Put(context.Background(), key, map[string]any{"v": val}); err != nil {
-					return
-				}
-				mu.Lock()
-				acked[key] = val
-				mu.Unlock()
-			}
-		})
-	}
-	time.Sleep(700 * time.Millisecond)
-	killedAt := time.Now()
-	active.stop(syscall.SIGKILL)
-	wg.Wait()
-	stop()
+	acked, killedAt := writeUntilKilled(t, active, root)
 	var rest []*proc
 	for _, n := range nodes {
 		if n != active {
@@ -225,23 +251,7 @@ func TestRaftClusterFailover(t *testing.T) {
 		t.Fatal("no write was acknowledged before the kill")
 	}
 	for _, n := range rest { // the new active node and, forwarded, the standby
-		c := n.client(root)
-		for key, want := range acked {
-			s, err := c.KVv2("secret").Get(context.Background(), key)
-			if err != nil {
-				t.Fatalf("read %s on %s: %v", key, n.addr, err)
-			}
-			// A write may have committed without its acknowledgement
-			// arriving: the stored version is the acknowledged one or
-			// the next.
-			got := s.Data["v"].(string)
-			var g, w int
-			fmt.Sscanf(got, "v%d", &g)
-			fmt.Sscanf(want, "v%d", &w)
-			if g != w && g != w+1 {
-				t.Fatalf("%s on %s = %s, acknowledged %s", key, n.addr, got, want)
-			}
-		}
+		checkAcked(t, n, root, acked)
 	}
 
 	// The dead node restarts as a standby and, once unsealed, serves the
