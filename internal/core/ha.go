@@ -342,11 +342,8 @@ func (c *Core) StoredClusterTLS(ctx context.Context) (*ClusterTLS, error) {
 func (c *Core) ClusterTLSMaterial(ctx context.Context) (*ClusterTLS, error) {
 	c.state.RLock()
 	defer c.state.RUnlock()
-	if c.sealed {
-		return nil, logical.ErrSealed
-	}
-	if c.standby {
-		return nil, ErrStandby
+	if err := c.activeCheck(); err != nil {
+		return nil, err
 	}
 	return c.readClusterTLS(ctx)
 }
@@ -379,11 +376,8 @@ func (c *Core) JoinChallenge(ctx context.Context, id string) (map[string][]byte,
 	}
 	c.state.RLock()
 	defer c.state.RUnlock()
-	if c.sealed {
-		return nil, logical.ErrSealed
-	}
-	if c.standby {
-		return nil, ErrStandby
+	if err := c.activeCheck(); err != nil {
+		return nil, err
 	}
 	names, err := c.barrier.List(ctx, challengePrefix)
 	if err != nil {

@@ -27,11 +27,8 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	}
 	c.state.RLock()
 	defer c.state.RUnlock()
-	if c.sealed {
-		return nil, logical.ErrSealed
-	}
-	if c.standby {
-		return nil, ErrStandby
+	if err := c.activeCheck(); err != nil {
+		return nil, err
 	}
 
 	if q := c.quotas.Take(req.Path, clientIP(req.Connection)); q.Applied {

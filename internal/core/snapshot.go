@@ -98,6 +98,8 @@ func (c *Core) snapshotKey(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
+// activeCheck refuses work on a sealed core or a standby. The caller
+// holds c.state.
 func (c *Core) activeCheck() error {
 	if c.sealed {
 		return logical.ErrSealed
