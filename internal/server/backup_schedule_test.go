@@ -27,12 +27,7 @@ backup "local" {
 }`, dir))
 	p.start()
 	c := p.client("")
-	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, c, init.Keys[0])
-	c.SetToken(init.RootToken)
+	initOne(t, c)
 	if _, err := c.Logical().Write("secret/app", map[string]any{"password": "s3cret"}); err != nil {
 		t.Fatal(err)
 	}

@@ -121,12 +121,7 @@ func testBackupRestore(t *testing.T, src *proc) {
 	dst := newProc(t)
 	dst.start()
 	b := dst.client("")
-	initB, err := b.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, b, initB.Keys[0])
-	b.SetToken(initB.RootToken)
+	initB := initOne(t, b)
 	if _, err := b.Logical().Write("secret/b-only", map[string]any{"v": "b"}); err != nil {
 		t.Fatal(err)
 	}

@@ -61,12 +61,7 @@ func crashCycles(t *testing.T, cycles int, loseWrites bool) string {
 	p := newProc(t)
 	p.start()
 	c := p.client("")
-	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, c, init.Keys[0])
-	c.SetToken(init.RootToken)
+	init := initOne(t, c)
 	if err := c.Sys().Mount("secret", &api.MountInput{Type: "kv-v2"}); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +82,7 @@ func crashCycles(t *testing.T, cycles int, loseWrites bool) string {
 	for cycle := 0; cycle < cycles; cycle++ {
 		var before []byte
 		if loseWrites {
+			var err error
 			if before, err = os.ReadFile(dbFile); err != nil {
 				t.Fatal(err)
 			}

@@ -125,6 +125,19 @@ func (p *proc) client(token string) *api.Client {
 	return c
 }
 
+// initOne initialises a fresh server with a single key share, unseals it
+// and gives c the root token.
+func initOne(t *testing.T, c *api.Client) *api.InitResponse {
+	t.Helper()
+	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseal(t, c, init.Keys[0])
+	c.SetToken(init.RootToken)
+	return init
+}
+
 func unseal(t *testing.T, c *api.Client, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
@@ -234,12 +247,7 @@ func TestSIGKILLAfterRotate(t *testing.T) {
 	p := newProc(t)
 	p.start()
 	c := p.client("")
-	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, c, init.Keys[0])
-	c.SetToken(init.RootToken)
+	init := initOne(t, c)
 	if err := c.Sys().Rotate(); err != nil {
 		t.Fatal(err)
 	}
@@ -295,12 +303,7 @@ audit "file" "declared" {
 `, logPath))
 	p.start()
 	c := p.client("")
-	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, c, init.Keys[0])
-	c.SetToken(init.RootToken)
+	init := initOne(t, c)
 	devs, err := c.Sys().ListAudit()
 	if err != nil || devs["declared/"] == nil || devs["declared/"].Description != "from the config" {
 		t.Fatalf("audit list: %+v %v", devs, err)

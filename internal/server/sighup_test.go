@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/vault/api"
 )
 
 // TestSIGHUPReopensAuditFile is logrotate's way: the audit file is renamed
@@ -27,12 +25,7 @@ audit "file" "file" {
 `, logPath))
 	p.start()
 	c := p.client("")
-	init, err := c.Sys().Init(&api.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unseal(t, c, init.Keys[0])
-	c.SetToken(init.RootToken)
+	initOne(t, c)
 	read := func(path string) {
 		t.Helper()
 		if _, err := c.Logical().Read(path); err != nil {
