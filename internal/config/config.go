@@ -37,6 +37,10 @@ type Config struct {
 	// address, so the others redirect to it too. Not allowed with raft
 	// storage, whose traffic runs over the cluster port.
 	DisableClustering bool
+	// DisableStandbyReads (Vault Enterprise's disable_performance_standby)
+	// makes a Raft standby forward KV reads too instead of answering
+	// them from its own copy of the data.
+	DisableStandbyReads bool
 
 	DisableMlock bool
 

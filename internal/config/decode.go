@@ -23,6 +23,10 @@ var topLevel = map[string]func(c *Config, v any) error{
 	"cluster_name":  func(c *Config, v any) (err error) { c.ClusterName, err = asString(v); return err },
 	"pid_file":      func(c *Config, v any) (err error) { c.PidFile, err = asString(v); return err },
 	"disable_mlock": func(c *Config, v any) (err error) { c.DisableMlock, err = asBool(v); return err },
+	"disable_performance_standby": func(c *Config, v any) (err error) {
+		c.DisableStandbyReads, err = asBool(v)
+		return err
+	},
 	"disable_clustering": func(c *Config, v any) error {
 		b, err := asBool(v)
 		c.DisableClustering = c.DisableClustering || b

@@ -126,6 +126,8 @@ type Core struct {
 	standbyNow atomic.Bool
 	activeTime atomic.Int64
 	haRun      *haRun
+	// replica is a standby's state for standby reads (standbyread.go).
+	replica replica
 }
 
 type clusterInfo struct {
@@ -293,19 +295,7 @@ func (c *Core) ResetUnseal() { c.seal.Reset() }
 // postUnseal loads the state that lives behind the barrier and mounts the
 // built-in backends. Called with state held for writing.
 func (c *Core) postUnseal(ctx context.Context) error {
-	e, err := c.barrier.Get(ctx, clusterKey)
-	if err != nil {
-		return fmt.Errorf("read cluster info: %w", err)
-	}
-	if err := json.Unmarshal(e.Value, &c.cluster); err != nil {
-		return fmt.Errorf("decode cluster info: %w", err)
-	}
-	c.tokens, err = token.Open(ctx, storage.NewView(c.barrier, tokenPrefix), c.tokenOptions())
-	if err != nil {
-		return err
-	}
-	c.policies = policy.NewStore(storage.NewView(c.barrier, policyPrefix))
-	if err := c.openIdentity(ctx); err != nil {
+	if err := c.openStores(ctx); err != nil {
 		return err
 	}
 	if err := c.setupMounts(ctx); err != nil {
@@ -326,12 +316,31 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.openLeases(ctx); err != nil {
 		return err
 	}
+	var err error
 	if c.quotas, err = quota.Open(ctx, storage.NewView(c.barrier, quotaPrefix)); err != nil {
 		return fmt.Errorf("open quotas: %w", err)
 	}
 	c.leases.Start(context.WithoutCancel(ctx))
 	c.tokens.Start(context.WithoutCancel(ctx))
 	return nil
+}
+
+// openStores reads the cluster's identity and opens the token, policy and
+// identity stores: what both an active node and a standby's replica
+// (standbyread.go) hold.
+func (c *Core) openStores(ctx context.Context) error {
+	e, err := c.barrier.Get(ctx, clusterKey)
+	if err != nil {
+		return fmt.Errorf("read cluster info: %w", err)
+	}
+	if err := json.Unmarshal(e.Value, &c.cluster); err != nil {
+		return fmt.Errorf("decode cluster info: %w", err)
+	}
+	if c.tokens, err = token.Open(ctx, storage.NewView(c.barrier, tokenPrefix), c.tokenOptions()); err != nil {
+		return err
+	}
+	c.policies = policy.NewStore(storage.NewView(c.barrier, policyPrefix))
+	return c.openIdentity(ctx)
 }
 
 // Seal closes the barrier. The caller must present a root token (sudo on

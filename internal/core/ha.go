@@ -84,6 +84,7 @@ func (c *Core) unsealHA(ctx context.Context) error {
 	c.standby = true
 	c.standbyNow.Store(true)
 	go c.runHA(runCtx, run)
+	c.loadReplicaSoon()
 	return nil
 }
 
@@ -150,6 +151,7 @@ func (c *Core) becomeActive(ctx context.Context) error {
 			return err
 		}
 	}
+	c.teardownLocked() // the standby's replica
 	if err := c.postUnseal(ctx); err != nil {
 		c.teardownLocked()
 		return err
@@ -173,11 +175,14 @@ func (c *Core) becomeStandby() {
 	c.standbyNow.Store(true)
 	c.activeTime.Store(0)
 	c.logger.Info("node is a standby")
+	c.loadReplicaSoon()
 }
 
 // teardownLocked stops and forgets what postUnseal set up, leaving the
 // barrier unsealed. Safe on a core that never finished postUnseal.
 func (c *Core) teardownLocked() {
+	c.replica.at.Store(0)
+	c.replica.tokens.Store(nil)
 	c.stopBackground()
 	if c.tokens != nil {
 		c.tokens.Stop()

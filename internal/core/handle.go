@@ -27,8 +27,17 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	}
 	c.state.RLock()
 	defer c.state.RUnlock()
-	if err := c.activeCheck(); err != nil {
-		return nil, err
+	sr := standbyReadOf(ctx)
+	if sr != nil && c.standby && !c.sealed {
+		if !c.replica.current() {
+			c.loadReplicaSoon()
+			return nil, sr.decline()
+		}
+	} else {
+		sr = nil // active meanwhile: served as any request
+		if err := c.activeCheck(); err != nil {
+			return nil, err
+		}
 	}
 
 	if q := c.quotas.Take(req.Path, clientIP(req.Connection)); q.Applied {
@@ -46,6 +55,9 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		}
 	}
 	entry, rel, found := c.mounts.Match(req.Path)
+	if sr != nil && (!found || !standbyServes(entry, req)) {
+		return nil, sr.decline()
+	}
 	var unauth, sudo bool
 	if found && entry.Special != nil {
 		unauth = matchSpecial(entry.Special.Unauthenticated, rel)
@@ -56,6 +68,11 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	// can be opened from outside the backends.
 	unauth = unauth || (req.Unauthenticated && openable(req.Path))
 	te, err := c.authenticate(ctx, req, unauth)
+	if sr != nil && (err != nil || te == nil || te.NumUses != 0) {
+		// Refusals and use-limited tokens are the active node's to
+		// answer and count.
+		return nil, sr.decline()
+	}
 
 	// The audit record carries the mount's details but the full path.
 	var in *audit.Input
@@ -138,6 +155,9 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 		}
 	}
 	resp, err := entry.Backend.HandleRequest(ctx, &breq)
+	if sr != nil && err == nil && resp != nil && needsActive(resp) {
+		resp, err = nil, sr.decline() // not expected of a KV read
+	}
 	if err == nil && resp != nil {
 		resp, err = c.complete(ctx, entry, req, breq.Operation, te, resp)
 	}

@@ -3,12 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tresorhq/tresor/internal/coalesce"
 	"github.com/tresorhq/tresor/internal/config"
 	"github.com/tresorhq/tresor/internal/core"
 	"github.com/tresorhq/tresor/internal/httpapi"
@@ -44,8 +41,12 @@ type cluster struct {
 
 	apiAddr           string
 	disableForwarding bool
-	fwdTransport      *http.Transport
-	lastLeader        atomic.Pointer[string]
+	// standbyReads lets a Raft standby answer KV reads (standbyread.go).
+	standbyReads bool
+	// readIndexes shares the standby's read-index requests.
+	readIndexes  coalesce.Fresh[uint64]
+	fwdTransport *http.Transport
+	lastLeader   atomic.Pointer[string]
 	// leader is the active node as last learnt, kept for leaderTTL so
 	// forwarded requests do not each ask the storage (on PostgreSQL, a
 	// query); forgotten when delivering to it fails.
@@ -171,6 +172,10 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 			c.handleJoin(w, r)
 			return
 		}
+		if p == readIndexPath && forwarded {
+			c.handleReadIndex(w, r)
+			return
+		}
 		standby := c.srv.Core.Standby()
 		wasForwarded := forwarded || r.Header.Get(forwardedHeader) != ""
 		if wasForwarded && (standby || c.srv.Core.Sealed()) && !standbyLocal[p] {
@@ -193,6 +198,9 @@ func (c *cluster) handler(next http.Handler, forwarded bool) http.Handler {
 				w = &indexWriter{ResponseWriter: w, c: c}
 			}
 			next.ServeHTTP(w, r)
+			return
+		}
+		if c.standbyRead(w, r, next) {
 			return
 		}
 		c.forward(w, r, next)
@@ -781,13 +789,10 @@ func (h haCore) ResetUnseal() {
 	h.Core.ResetUnseal()
 }
 
-// indexWriter adds X-Vault-Index to the active node's responses: the Raft
-// index this node has applied when the response starts, which covers the
-// request's own writes (a write returns after its local apply). The value
-// has the shape of Vault Enterprise's header (base64 of
-// "v1:<cluster>:<index>:0:<mac>"), so the Vault API client's RecordState,
-// RequireState and MergeReplicationStates handle it. The MAC is not a
-// security boundary: a forged index can only make a standby forward.
+// indexWriter adds X-Vault-Index to the active node's responses: the index
+// of the state this node holds when the response starts, which covers the
+// request's own writes (a write returns after its local apply) and what
+// it read (see encodeIndex for the format).
 type indexWriter struct {
 	http.ResponseWriter
 	c    *cluster
@@ -799,7 +804,7 @@ func (w *indexWriter) set() {
 		return
 	}
 	w.done = true
-	w.Header().Set("X-Vault-Index", encodeIndex(w.c.raft.AppliedIndex()))
+	w.Header().Set("X-Vault-Index", encodeIndex(w.c.raft.VisibleIndex()))
 }
 
 func (w *indexWriter) WriteHeader(code int) { w.set(); w.ResponseWriter.WriteHeader(code) }
@@ -814,11 +819,4 @@ func (w *indexWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-func encodeIndex(index uint64) string {
-	state := fmt.Sprintf("v1:tresor:%d:0", index)
-	m := hmac.New(sha256.New, []byte("tresor-x-vault-index"))
-	m.Write([]byte(state))
-	return base64.StdEncoding.EncodeToString([]byte(state + ":" + hex.EncodeToString(m.Sum(nil))))
 }

@@ -109,6 +109,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		// redirects instead of forwarding, and this node, once active,
 		// advertises no cluster address, so the others redirect to it.
 		cl.disableForwarding = opts.DisableForwarding || cfg.DisableClustering
+		cl.standbyReads = rs != nil && !cfg.DisableStandbyReads
 		s.cluster = cl
 		ha = &core.HA{Backend: hb, APIAddr: cl.apiAddr, ClusterAddr: "https://" + cl.port.advertise, ClusterTLS: cl.onClusterTLS, Sealed: cl.onSealed}
 		if cfg.DisableClustering {
@@ -161,6 +162,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		// A snapshot installed beneath a standby may be another cluster's
 		// data: the core checks its keys (and seals if they are stale).
 		s.cluster.raft.OnRestore(c.StorageReplaced)
+		s.cluster.raft.OnChange(c.Invalidate)
 	}
 	if err := s.startBackups(); err != nil {
 		if s.cluster != nil {

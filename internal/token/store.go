@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -324,6 +325,17 @@ func (s *Store) insertLocked(k key, e *Entry) {
 		}
 	}
 	s.cache[k] = e
+}
+
+// Invalidate forgets what the store caches of the storage key (relative to
+// its view) that another node changed: a Raft follower's notice of a
+// replicated write. Only token entries are cached.
+func (s *Store) Invalidate(storageKey string) {
+	if rest, ok := strings.CutPrefix(storageKey, idPrefix); ok {
+		if k, ok := parseKey(rest); ok {
+			s.dropCache(k)
+		}
+	}
 }
 
 // setCache replaces the cached entry under k.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	hraft "github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
@@ -75,6 +76,12 @@ type fsm struct {
 
 	// restored, when set, is told after a snapshot replaced the state.
 	restored func()
+	// changed, when set, is told the keys each applied batch wrote or
+	// deleted (nil: the whole state was replaced), after they are
+	// committed and before the applied index that covers them is
+	// published, so a reader waiting for that index never finds a cache
+	// older than the data.
+	changed atomic.Pointer[func(keys []string)]
 }
 
 func openFSM(path string) (*fsm, error) {
@@ -133,6 +140,19 @@ func (f *fsm) appliedIndex() uint64 {
 	return f.applied
 }
 
+// storedIndex is the applied index committed with the current state, which
+// may run ahead of appliedIndex while a batch is being published.
+func (f *fsm) storedIndex() (uint64, error) {
+	var i uint64
+	err := f.view(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(metaBucket).Get(appliedKey); len(v) == 8 {
+			i = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return i, err
+}
+
 // view runs fn in a read transaction on the current state.
 func (f *fsm) view(fn func(tx *bbolt.Tx) error) error {
 	f.mu.RLock()
@@ -154,6 +174,8 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	last := uint64(0)
+	notify := f.changed.Load()
+	var keys []string
 	err := f.db.Update(func(tx *bbolt.Tx) error {
 		data, meta := tx.Bucket(dataBucket), tx.Bucket(metaBucket)
 		applied := uint64(0)
@@ -173,7 +195,13 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 				out[i] = fmt.Errorf("storage/raft: decode log entry %d: %w", l.Index, err)
 				continue
 			}
-			out[i] = applyCommand(data, meta, &c)
+			err := applyCommand(data, meta, &c)
+			out[i] = err
+			if err == nil && notify != nil {
+				for _, o := range c.Ops {
+					keys = append(keys, o.Key)
+				}
+			}
 		}
 		if last == 0 {
 			return nil
@@ -189,6 +217,9 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 		panic(fmt.Sprintf("storage/raft: apply batch: %v", err))
 	}
 	if last != 0 {
+		if notify != nil && len(keys) > 0 {
+			(*notify)(keys)
+		}
 		f.setApplied(last)
 	}
 	return out
@@ -314,6 +345,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer f.mu.Unlock()
 	if err := f.db.Close(); err != nil {
 		return err
+	}
+	if notify := f.changed.Load(); notify != nil {
+		(*notify)(nil) // before open publishes the snapshot's index
 	}
 	if err := os.Rename(tmp, f.path); err != nil {
 		return err

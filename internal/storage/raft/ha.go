@@ -13,10 +13,13 @@ import (
 )
 
 // haState follows this node's Raft leadership: gen counts changes and
-// changed is closed (and replaced) at each one.
+// changed is closed (and replaced) at each one. A leadership lost and won
+// back counts as a change even if Raft's notifications of it collapsed
+// into one (its channel keeps only the newest): the term differs.
 type haState struct {
 	mu      sync.Mutex
 	leader  bool
+	term    uint64
 	gen     uint64
 	changed chan struct{}
 }
@@ -28,21 +31,21 @@ func (h *haState) watch(r *hraft.Raft, stop <-chan struct{}) {
 	for {
 		select {
 		case v := <-ch:
-			h.set(v)
+			h.set(v, r.CurrentTerm())
 		case <-stop:
-			h.set(false)
+			h.set(false, 0)
 			return
 		}
 	}
 }
 
-func (h *haState) set(leader bool) {
+func (h *haState) set(leader bool, term uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.leader == leader {
+	if h.leader == leader && (!leader || h.term == term) {
 		return
 	}
-	h.leader = leader
+	h.leader, h.term = leader, term
 	h.gen++
 	close(h.changed)
 	h.changed = make(chan struct{})
@@ -104,6 +107,7 @@ func (l *lock) claim(ctx context.Context, gen uint64) (<-chan struct{}, bool) {
 	if r == nil {
 		return nil, false
 	}
+	term := r.CurrentTerm()
 	if err := r.Barrier(applyTimeout).Error(); err != nil {
 		return nil, false
 	}
@@ -112,8 +116,10 @@ func (l *lock) claim(ctx context.Context, gen uint64) (<-chan struct{}, bool) {
 		return nil, false
 	}
 	lost := make(chan struct{})
+	l.s.heldTerm.Store(term)
 	go func() {
 		defer close(lost)
+		defer l.s.heldTerm.CompareAndSwap(term, 0)
 		for {
 			leader, g, changed := l.s.ha.current()
 			if !leader || g != gen {
@@ -123,7 +129,8 @@ func (l *lock) claim(ctx context.Context, gen uint64) (<-chan struct{}, bool) {
 		}
 	}()
 	// Leadership may have changed between the barrier and now.
-	if leader, g, _ := l.s.ha.current(); !leader || g != gen {
+	if leader, g, _ := l.s.ha.current(); !leader || g != gen || r.CurrentTerm() != term {
+		l.s.heldTerm.CompareAndSwap(term, 0)
 		<-lost
 		return nil, false
 	}

@@ -55,6 +55,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 
+	"github.com/tresorhq/tresor/internal/coalesce"
 	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/storage/listing"
 )
@@ -158,9 +159,14 @@ type Store struct {
 	transport *hraft.NetworkTransport
 	stop      chan struct{}
 
-	reads  readIndex
-	ha     haState
-	health health
+	// reads shares read-index rounds (VerifyLeader) among concurrent
+	// reads (see the package doc).
+	reads coalesce.Fresh[struct{}]
+	// heldTerm is the Raft term in which this node holds the HA lock
+	// (claimed after a barrier in that term); 0 when it does not.
+	heldTerm atomic.Uint64
+	ha       haState
+	health   health
 	// retryMu serialises Updates that conflicted once.
 	retryMu sync.Mutex
 	// onRestore is OnRestore's function, nil until set.
@@ -212,7 +218,6 @@ func Open(opts Options) (*Store, error) {
 		_ = s.fsm.close()
 		return nil, fmt.Errorf("storage/raft: open snapshots: %w", err)
 	}
-	s.reads.s = s
 	s.ha.init()
 	s.health.failing = map[string]time.Time{}
 	return s, nil
@@ -338,6 +343,7 @@ func (s *Store) Stop() error {
 		close(s.stop)
 		s.stop = nil
 	}
+	s.heldTerm.Store(0)
 	s.mu.Unlock()
 	var errs []error
 	if r != nil {
@@ -370,6 +376,18 @@ func (s *Store) IsLeader() bool {
 // AppliedIndex is the index of the last log entry applied to the local
 // state machine.
 func (s *Store) AppliedIndex() uint64 { return s.fsm.appliedIndex() }
+
+// VisibleIndex is the index of the state a read here sees now. It can run
+// ahead of AppliedIndex for the moment between a batch's commit and the
+// publication of its index; an index handed to a client (X-Vault-Index)
+// must cover what the client saw, so it is this one.
+func (s *Store) VisibleIndex() uint64 {
+	i, err := s.fsm.storedIndex()
+	if err != nil {
+		return s.fsm.appliedIndex()
+	}
+	return i
+}
 
 // CommitIndex is the latest index this node knows committed (0 before
 // Start).
@@ -404,14 +422,42 @@ func (s *Store) WaitIndex(ctx context.Context, index uint64) error {
 	return nil
 }
 
-// beforeRead makes a read on the leader linearizable (see the package doc);
-// elsewhere it does nothing.
+// beforeRead makes a read on the leader linearizable (see the package doc).
+// On a node that holds the HA lock (its core is active), a read also needs
+// leadership in the term the lock was claimed in: the core learns of a lost
+// leadership asynchronously, and until it has, a read of local state on a
+// node that is now a follower, or a leader again in a later term whose
+// barrier has not run, could miss writes acknowledged by another leader.
+// Elsewhere (a standby, which bounds staleness itself with WaitIndex, or a
+// node not yet unsealed) it does nothing.
 func (s *Store) beforeRead(ctx context.Context) error {
 	r := s.raft()
-	if r == nil || r.State() != hraft.Leader {
+	if r == nil {
 		return nil
 	}
-	return s.reads.wait(ctx, r)
+	held := s.heldTerm.Load()
+	if r.State() != hraft.Leader {
+		if held != 0 {
+			return ErrNotLeader
+		}
+		return nil
+	}
+	if err := s.verifyLeader(ctx, r); err != nil {
+		return err
+	}
+	if held != 0 && r.CurrentTerm() != held {
+		return ErrNotLeader
+	}
+	return nil
+}
+
+// verifyLeader waits for a VerifyLeader round that started after the call.
+func (s *Store) verifyLeader(ctx context.Context, r *hraft.Raft) error {
+	_, err := s.reads.Do(ctx, func() (struct{}, error) { return struct{}{}, r.VerifyLeader().Error() })
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %w", ErrNotLeader, err)
+	}
+	return err
 }
 
 // Get implements storage.Store.
@@ -608,58 +654,6 @@ func (t *tx) set(key string, o *op) {
 	t.writes[key] = o
 }
 
-// readIndex batches leader verification: every read waits for a
-// VerifyLeader round that started after it arrived; reads arriving while a
-// round runs share the next one.
-type readIndex struct {
-	s    *Store
-	mu   sync.Mutex
-	next *round // not yet started; joined by new reads
-	busy bool   // a round is running
-}
-
-type round struct {
-	done chan struct{}
-	err  error
-}
-
-func (ri *readIndex) wait(ctx context.Context, r *hraft.Raft) error {
-	ri.mu.Lock()
-	if ri.next == nil {
-		ri.next = &round{done: make(chan struct{})}
-	}
-	rd := ri.next
-	if !ri.busy {
-		ri.busy = true
-		ri.next = nil
-		go ri.run(r, rd)
-	}
-	ri.mu.Unlock()
-	select {
-	case <-rd.done:
-		if rd.err != nil {
-			return fmt.Errorf("%w: %w", ErrNotLeader, rd.err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (ri *readIndex) run(r *hraft.Raft, rd *round) {
-	for rd != nil {
-		rd.err = r.VerifyLeader().Error()
-		close(rd.done)
-		ri.mu.Lock()
-		rd = ri.next
-		ri.next = nil
-		if rd == nil {
-			ri.busy = false
-		}
-		ri.mu.Unlock()
-	}
-}
-
 // WaitLeader waits until the cluster has a leader this node knows of, or
 // ctx ends.
 func (s *Store) WaitLeader(ctx context.Context) error {
@@ -689,6 +683,43 @@ func (s *Store) WaitLeader(ctx context.Context) error {
 // without knowing), so a node that leaves Raft in response (sealing) does
 // so only after the restore is committed by a quorum.
 func (s *Store) OnRestore(fn func()) { s.onRestore.Store(&fn) }
+
+// OnChange sets fn, told synchronously of every change the state machine
+// applies, on every node: the keys a committed batch wrote or deleted, or
+// nil when a snapshot replaced the whole state. It runs before the applied
+// index covering the change is published (WaitIndex, AppliedIndex), so a
+// follower that invalidates its caches in fn never serves a read at that
+// index from an older cache. fn must be quick and must not wait on
+// anything that waits on the state machine (a write, a lock held across
+// one).
+func (s *Store) OnChange(fn func(keys []string)) { s.fsm.changed.Store(&fn) }
+
+// ReadIndex returns an index that covers every write acknowledged before
+// the call: on the leader, after the read-index round that makes its own
+// reads linearizable, its applied index. A follower that has applied that
+// index can answer a read as the leader would have (standby reads).
+// Elsewhere it fails with ErrNotLeader.
+func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
+	r := s.raft()
+	held := s.heldTerm.Load()
+	if r == nil || held == 0 || r.State() != hraft.Leader {
+		return 0, ErrNotLeader
+	}
+	if err := s.verifyLeader(ctx, r); err != nil {
+		return 0, err
+	}
+	// In the term the lock was claimed in, the barrier has applied every
+	// entry of earlier terms, and this leader applies its own before
+	// acknowledging them.
+	if r.CurrentTerm() != held {
+		return 0, ErrNotLeader
+	}
+	// The index stored with the data, not the published one: a batch's
+	// data is visible to readers (a failed check-and-set among them) a
+	// moment before its index is published, and the read index must cover
+	// everything a client could have seen.
+	return s.fsm.storedIndex()
+}
 
 // restoreSettle bounds how long OnRestore's function waits for the
 // restore to be committed.
