@@ -342,3 +342,76 @@ func TestRestoreNotifiesEveryNode(t *testing.T) {
 		}
 	}
 }
+
+// TestReadIndexAndChanges: only the lock holder hands out a read index,
+// which covers its acknowledged writes; followers are told of each change
+// before the index covering it is published, so whoever waits for that
+// index finds its caches already invalidated.
+func TestReadIndexAndChanges(t *testing.T) {
+	nodes := cluster(t, 3)
+	var leader *Store
+	waitFor := time.Now().Add(20 * time.Second)
+	for leader == nil {
+		if i := slices.IndexFunc(nodes, (*Store).IsLeader); i >= 0 {
+			leader = nodes[i]
+		} else if time.Now().After(waitFor) {
+			t.Fatal("no leader")
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if _, err := leader.ReadIndex(ctxT(t)); !errors.Is(err, ErrNotLeader) {
+		t.Fatalf("read index before the lock is held: %v, want ErrNotLeader", err)
+	}
+	lk, _ := leader.HALock("core/lock", "v")
+	if _, err := lk.Lock(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		keys      []string
+		published uint64
+	}
+	notes := make(map[*Store]chan seen)
+	for _, n := range nodes {
+		if n == leader {
+			continue
+		}
+		ch := make(chan seen, 64)
+		notes[n] = ch
+		n.OnChange(func(keys []string) {
+			select {
+			case ch <- seen{keys: keys, published: n.AppliedIndex()}:
+			default:
+			}
+		})
+		if _, err := n.ReadIndex(ctxT(t)); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("read index on a follower: %v, want ErrNotLeader", err)
+		}
+	}
+	if err := leader.Put(ctxT(t), &storage.Entry{Key: "ri/a", Value: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	written := leader.AppliedIndex()
+	idx, err := leader.ReadIndex(ctxT(t))
+	if err != nil || idx < written {
+		t.Fatalf("read index = %d, %v; want at least %d", idx, err, written)
+	}
+	for n, ch := range notes {
+		if err := n.WaitIndex(ctxT(t), idx); err != nil {
+			t.Fatal(err)
+		}
+		for found := false; !found; {
+			select {
+			case s := <-ch:
+				if slices.Contains(s.keys, "ri/a") {
+					found = true
+					if s.published >= written {
+						t.Fatalf("follower told of ri/a with index %d already published (write at %d)", s.published, written)
+					}
+				}
+			default:
+				t.Fatal("follower reached the read index without being told of ri/a")
+			}
+		}
+	}
+}
