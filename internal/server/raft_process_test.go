@@ -260,12 +260,18 @@ func TestRaftClusterFailover(t *testing.T) {
 	for _, k := range keys[:2] {
 		active.cli("", "operator", "unseal", k)
 	}
-	if _, err := next.client(root).KVv2("secret").Put(context.Background(), "w0", map[string]any{"v": "newest"}); err != nil {
+	var state string
+	if _, err := next.client(root).WithResponseCallbacks(api.RecordState(&state)).KVv2("secret").Put(context.Background(), "w0", map[string]any{"v": "newest"}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := active.client(root).KVv2("secret").Get(context.Background(), "w0")
 	if err != nil || s.Data["v"] != "newest" {
 		t.Fatalf("restarted node read w0 = %v, %v; want newest", s, err)
+	}
+	// Also with the write's X-Vault-Index, as Vault's client sends it.
+	s, err = active.client(root).WithRequestCallbacks(api.RequireState(state)).KVv2("secret").Get(context.Background(), "w0")
+	if err != nil || s.Data["v"] != "newest" {
+		t.Fatalf("restarted node read w0 with X-Vault-Index = %v, %v; want newest", s, err)
 	}
 	if code := healthCode(t, active.addr); code != http.StatusTooManyRequests {
 		t.Fatalf("restarted node health = %d, want 429 (standby)", code)
