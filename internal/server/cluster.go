@@ -75,6 +75,17 @@ func newClusterPort(addr, advertise string, logger *slog.Logger) (*clusterPort, 
 	return p, nil
 }
 
+// newUnboundClusterPort is the cluster port of a node with clustering
+// disabled (PostgreSQL HA that redirects): nothing listens, nothing is
+// forwarded, and there is no Raft to carry.
+func newUnboundClusterPort(logger *slog.Logger) *clusterPort {
+	none := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	p := &clusterPort{logger: logger}
+	p.raft.Store(newChanListener(none))
+	p.forward = newChanListener(none)
+	return p
+}
+
 // setCreds installs the cluster TLS material.
 func (p *clusterPort) setCreds(m *core.ClusterTLS) error {
 	if m == nil {
@@ -131,6 +142,9 @@ func (p *clusterPort) clientConfig(proto string) (*tls.Config, error) {
 // serve accepts cluster connections and hands each, after the handshake,
 // to the endpoint its ALPN names. fwd serves forwarded requests.
 func (p *clusterPort) serve(fwd http.Handler) {
+	if p.ln == nil {
+		return // unbound: clustering is disabled
+	}
 	p.fwdSrv = &http.Server{Handler: fwd, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute,
 		ErrorLog: slog.NewLogLogger(p.logger.Handler(), slog.LevelDebug)}
 	p.wg.Add(2)
@@ -184,7 +198,9 @@ func (p *clusterPort) handshake(conn *tls.Conn) {
 type opaqueConn struct{ net.Conn }
 
 func (p *clusterPort) close() {
-	_ = p.ln.Close()
+	if p.ln != nil {
+		_ = p.ln.Close()
+	}
 	p.raft.Load().Close()
 	if p.fwdSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

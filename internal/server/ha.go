@@ -73,6 +73,11 @@ func newCluster(s *Server, cfg *config.Config, rs *raftstore.Store, logger *slog
 	if len(cfg.Listeners) > 0 {
 		lc = cfg.Listeners[0]
 	}
+	if cfg.DisableClustering {
+		// Standbys redirect to the active node's api_addr: the cluster
+		// port would carry nothing, so it is not bound.
+		return newClusterState(s, cfg, rs, newUnboundClusterPort(logger), lc, logger), nil
+	}
 	listen := lc.ClusterAddress
 	if listen == "" {
 		host, port, err := net.SplitHostPort(lc.Address)
@@ -93,6 +98,10 @@ func newCluster(s *Server, cfg *config.Config, rs *raftstore.Store, logger *slog
 	if err != nil {
 		return nil, err
 	}
+	return newClusterState(s, cfg, rs, p, lc, logger), nil
+}
+
+func newClusterState(s *Server, cfg *config.Config, rs *raftstore.Store, p *clusterPort, lc config.Listener, logger *slog.Logger) *cluster {
 	c := &cluster{srv: s, raft: rs, port: p, logger: logger, apiAddr: cfg.APIAddr}
 	if c.apiAddr == "" {
 		scheme := "https"
@@ -116,7 +125,7 @@ func newCluster(s *Server, cfg *config.Config, rs *raftstore.Store, logger *slog
 		},
 		MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute, ResponseHeaderTimeout: 90 * time.Second,
 	}
-	return c, nil
+	return c
 }
 
 // onClusterTLS is core.HA.ClusterTLS: install the credentials and start

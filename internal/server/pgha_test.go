@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +178,23 @@ func TestPostgresHADisableClustering(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	root := init.RootToken
+
+	// Nothing is forwarded, so neither node binds its cluster port.
+	for _, n := range nodes {
+		conf, err := os.ReadFile(n.conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`cluster_address = "([^"]+)"`).FindSubmatch(conf)
+		if m == nil {
+			t.Fatalf("no cluster_address in %s", conf)
+		}
+		ln, err := net.Listen("tcp", string(m[1]))
+		if err != nil {
+			t.Fatalf("cluster port %s is bound with disable_clustering: %v", m[1], err)
+		}
+		ln.Close()
+	}
 
 	// A client that does not follow redirects sees the 307 and where to.
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
