@@ -81,8 +81,10 @@ type replica struct {
 	// take the core's state lock.
 	tokens  atomic.Pointer[token.Store]
 	loading atomic.Bool
-	// failedAt is when the last load failed (UnixNano), to pace retries.
+	// failedAt is when the last load failed (UnixNano), to pace retries;
+	// lastErr is its error, logged once.
 	failedAt atomic.Int64
+	lastErr  atomic.Pointer[string]
 }
 
 // current reports whether the loaded replica reflects every change the
@@ -153,10 +155,16 @@ func (c *Core) loadReplicaSoon() {
 			gen := c.replica.gen.Load()
 			if err := c.loadReplica(gen); err != nil {
 				c.replica.failedAt.Store(time.Now().UnixNano())
-				c.logger.Warn("standby reads: loading the replica failed; reads are forwarded", "error", err)
+				// Retried every replicaRetry while reads come: say so
+				// once per distinct failure, not at every attempt.
+				msg := err.Error()
+				if prev := c.replica.lastErr.Swap(&msg); prev == nil || *prev != msg {
+					c.logger.Warn("standby reads: loading the replica failed; reads are forwarded", "error", err)
+				}
 				break
 			}
 			c.replica.failedAt.Store(0)
+			c.replica.lastErr.Store(nil)
 			if c.replica.gen.Load() == gen || !c.standbyNow.Load() {
 				break
 			}
