@@ -307,18 +307,11 @@ func (c *Core) postUnseal(ctx context.Context) error {
 		return err
 	}
 	c.startAutoRotation()
-	if err := c.setupAudit(ctx); err != nil {
-		return err
-	}
-	if err := c.loadCORS(ctx); err != nil {
+	if err := c.openGates(ctx); err != nil {
 		return err
 	}
 	if err := c.openLeases(ctx); err != nil {
 		return err
-	}
-	var err error
-	if c.quotas, err = quota.Open(ctx, storage.NewView(c.barrier, quotaPrefix)); err != nil {
-		return fmt.Errorf("open quotas: %w", err)
 	}
 	c.leases.Start(context.WithoutCancel(ctx))
 	c.tokens.Start(context.WithoutCancel(ctx))
@@ -341,6 +334,22 @@ func (c *Core) openStores(ctx context.Context) error {
 	}
 	c.policies = policy.NewStore(storage.NewView(c.barrier, policyPrefix))
 	return c.openIdentity(ctx)
+}
+
+// openGates opens what every request passes on its way in: the audit
+// devices, the CORS policy and the quotas.
+func (c *Core) openGates(ctx context.Context) error {
+	if err := c.setupAudit(ctx); err != nil {
+		return err
+	}
+	if err := c.loadCORS(ctx); err != nil {
+		return err
+	}
+	var err error
+	if c.quotas, err = quota.Open(ctx, storage.NewView(c.barrier, quotaPrefix)); err != nil {
+		return fmt.Errorf("open quotas: %w", err)
+	}
+	return nil
 }
 
 // Seal closes the barrier. The caller must present a root token (sudo on

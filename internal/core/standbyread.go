@@ -10,8 +10,6 @@ import (
 
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
-	"github.com/tresorhq/tresor/internal/quota"
-	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/token"
 )
 
@@ -209,20 +207,13 @@ func (c *Core) openReplica(ctx context.Context) error {
 	if err := c.replicaMounts(ctx); err != nil {
 		return err
 	}
-	if err := c.setupAudit(ctx); err != nil {
+	if err := c.openGates(ctx); err != nil {
 		return err
 	}
 	if len(c.audit.List()) < len(c.auditDevs)+len(c.declared) {
 		// The active node would refuse requests it cannot audit; a
 		// standby missing a device forwards them instead.
 		return errors.New("an audit device could not be opened on this node")
-	}
-	if err := c.loadCORS(ctx); err != nil {
-		return err
-	}
-	var err error
-	if c.quotas, err = quota.Open(ctx, storage.NewView(c.barrier, quotaPrefix)); err != nil {
-		return fmt.Errorf("open quotas: %w", err)
 	}
 	return nil
 }

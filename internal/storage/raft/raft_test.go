@@ -202,21 +202,28 @@ func cluster(t testing.TB, n int) []*Store {
 	return nodes
 }
 
-func TestThreeNodes(t *testing.T) {
-	nodes := cluster(t, 3)
-	// Put the leader first (a busy machine may have moved leadership).
+// leaderOf waits (a busy machine may move leadership) for one of nodes to
+// lead and returns it.
+func leaderOf(t *testing.T, nodes []*Store) *Store {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if i := slices.IndexFunc(nodes, (*Store).IsLeader); i >= 0 {
-			nodes[0], nodes[i] = nodes[i], nodes[0]
-			break
+			return nodes[i]
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("no leader")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	leader := nodes[0]
+}
+
+func TestThreeNodes(t *testing.T) {
+	nodes := cluster(t, 3)
+	// Put the leader first (a busy machine may have moved leadership).
+	leader := leaderOf(t, nodes)
+	i := slices.Index(nodes, leader)
+	nodes[0], nodes[i] = nodes[i], nodes[0]
 	lk, _ := leader.HALock("core/lock", "n1-addr")
 	lost, err := lk.Lock(ctxT(t))
 	if err != nil {
@@ -306,17 +313,7 @@ func TestRestoreNotifiesEveryNode(t *testing.T) {
 	for _, n := range nodes {
 		n.OnRestore(func() { notified <- n.NodeID() })
 	}
-	var leader *Store
-	deadline := time.Now().Add(20 * time.Second)
-	for leader == nil {
-		if i := slices.IndexFunc(nodes, (*Store).IsLeader); i >= 0 {
-			leader = nodes[i]
-		} else if time.Now().After(deadline) {
-			t.Fatal("no leader")
-		} else {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	leader := leaderOf(t, nodes)
 	if err := leader.Put(ctxT(t), &storage.Entry{Key: "old", Value: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
@@ -349,17 +346,7 @@ func TestRestoreNotifiesEveryNode(t *testing.T) {
 // index finds its caches already invalidated.
 func TestReadIndexAndChanges(t *testing.T) {
 	nodes := cluster(t, 3)
-	var leader *Store
-	waitFor := time.Now().Add(20 * time.Second)
-	for leader == nil {
-		if i := slices.IndexFunc(nodes, (*Store).IsLeader); i >= 0 {
-			leader = nodes[i]
-		} else if time.Now().After(waitFor) {
-			t.Fatal("no leader")
-		} else {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	leader := leaderOf(t, nodes)
 	if _, err := leader.ReadIndex(ctxT(t)); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("read index before the lock is held: %v, want ErrNotLeader", err)
 	}
