@@ -69,11 +69,13 @@ listener "tcp" {
 }
 
 disable_mlock = true
+disable_performance_standby = "true"
 `,
 			want: func(c *Config) {
 				c.Storage = &Storage{Type: "file", Config: map[string]string{"path": "/var/lib/tresor"}, Path: "/var/lib/tresor"}
 				c.Listeners = []Listener{tcp(func(l *Listener) { l.TLSDisable = true })}
 				c.DisableMlock = true
+				c.DisableStandbyReads = true
 			},
 		},
 		"production TLS listener": {

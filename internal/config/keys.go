@@ -16,7 +16,7 @@ var unsupportedTopLevel = set(
 	"administrative_namespace_path", "allow_audit_log_prefixing", "cache_size",
 	"cluster_cipher_suites", "default_max_request_duration", "detect_deadlocks",
 	"disable_cache", "disable_indexing",
-	"disable_performance_standby", "disable_printable_check", "disable_sealwrap",
+	"disable_printable_check", "disable_sealwrap",
 	"disable_sentinel_trace", "enable_multiseal", "enable_post_unseal_trace",
 	"enable_response_header_hostname", "enable_response_header_raft_node_id",
 	"experiments", "imprecise_lease_role_tracking", "introspection_endpoint",
