@@ -294,10 +294,23 @@ func (c *cluster) forward(w http.ResponseWriter, r *http.Request, next http.Hand
 			}
 		}
 		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
+		// Through the response's own buffer, with a pooled copy buffer:
+		// io.Copy would find the ResponseWriter's ReadFrom, which writes
+		// every piece read from the TLS stream straight to the socket
+		// and allocates a 32 KiB buffer per response.
+		buf := copyBufs.Get().(*[]byte)
+		_, _ = io.CopyBuffer(writerOnly{w}, resp.Body, *buf)
+		copyBufs.Put(buf)
 		return
 	}
 }
+
+// copyBufs are the buffers forwarded answers are copied through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// writerOnly hides every method but Write, so io.CopyBuffer uses its
+// buffer.
+type writerOnly struct{ io.Writer }
 
 // maxForwardBody bounds a forwarded request's body (Vault's default
 // max_request_size); the active node applies its own limit.
