@@ -270,9 +270,7 @@ func (b *Backend) signCert(ctx context.Context, st storage.Writer, tmpl *x509.Ce
 	return tmpl, der, nil
 }
 
-func storageSerialOf(n *big.Int) string {
-	return strings.ReplaceAll(serialText(n), ":", "-")
-}
+func storageSerialOf(n *big.Int) string { return serialWith(n, '-') }
 
 // certData is the response of issue, sign and the CA signing endpoints.
 func certData(cert *x509.Certificate, der []byte, is *issuer, key crypto.Signer, in *subjectIn) (map[string]any, error) {

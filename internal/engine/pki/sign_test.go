@@ -7,10 +7,14 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -119,4 +123,64 @@ func certPoolOf(cs ...*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
+}
+
+// TestMarshalECPrivateKey: the hand-written SEC 1 encoding is byte for byte
+// x509.MarshalECPrivateKey's, for every curve and for scalars with leading
+// zero bytes (padded to the curve's size), and the subject key ID of an EC
+// key is the SHA-1 of its SubjectPublicKeyInfo's key bits.
+func TestMarshalECPrivateKey(t *testing.T) {
+	for _, curve := range []elliptic.Curve{elliptic.P224(), elliptic.P256(), elliptic.P384(), elliptic.P521()} {
+		for i := 0; i < 64; i++ {
+			k, err := ecdsa.GenerateKey(curve, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := marshalECPrivateKey(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := x509.MarshalECPrivateKey(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s key %d: %x, want %x", curve.Params().Name, i, got, want)
+			}
+			spki, _ := x509.MarshalPKIXPublicKey(k.Public())
+			var info struct {
+				Algorithm pkix.AlgorithmIdentifier
+				PublicKey asn1.BitString
+			}
+			if _, err := asn1.Unmarshal(spki, &info); err != nil {
+				t.Fatal(err)
+			}
+			wantID := sha1.Sum(info.PublicKey.Bytes)
+			if id, err := subjectKeyID(k.Public()); err != nil || !bytes.Equal(id, wantID[:]) {
+				t.Fatalf("%s subject key ID %x, %v; want %x", curve.Params().Name, id, err, wantID)
+			}
+		}
+	}
+}
+
+// TestSerialText: serials read as lower-case, colon-separated hex pairs of
+// their big-endian bytes, as fmt's %02x of each byte writes them.
+func TestSerialText(t *testing.T) {
+	ref := func(n *big.Int, sep string) string {
+		var parts []string
+		for _, c := range n.Bytes() {
+			parts = append(parts, fmt.Sprintf("%02x", c))
+		}
+		return strings.Join(parts, sep)
+	}
+	huge := new(big.Int).Lsh(big.NewInt(0xabcdef), 300)
+	for _, n := range []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(255), big.NewInt(256), big.NewInt(0x0a0b0c),
+		new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 159), big.NewInt(1)), new(big.Int).Lsh(big.NewInt(1), 255), huge} {
+		if got, want := serialText(n), ref(n, ":"); got != want {
+			t.Errorf("serialText(%x) = %q, want %q", n, got, want)
+		}
+		if got, want := storageSerialOf(n), ref(n, "-"); got != want {
+			t.Errorf("storageSerialOf(%x) = %q, want %q", n, got, want)
+		}
+	}
 }
