@@ -94,10 +94,11 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 	// buffer grows, since growing copies). The base64 inputs and the
 	// sealed bytes reuse scratch buffers. A 100-item batch costs a handful
 	// of allocations here instead of several per item.
-	var sc encryptScratch
+	sc := encryptScratch{nonces: nonces{left: len(batch)}}
 	return runBatch(batch, single, in.PartialCode, func(it batchItem) (encryptResult, error) {
 		start := len(sc.text)
 		ver, err := sc.encrypt(p, it, len(batch))
+		sc.nonces.next()
 		if err != nil {
 			sc.text = sc.text[:start]
 			return encryptResult{}, err
@@ -111,6 +112,7 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 type encryptScratch struct {
 	text                                   []byte // "vault:v<n>:<base64>" of every item so far
 	plaintext, context, nonce, aad, sealed []byte
+	nonces                                 nonces // the batch's random nonces
 }
 
 // encrypt seals one item and appends its ciphertext text to sc.text.
@@ -138,7 +140,7 @@ func (sc *encryptScratch) encrypt(p *policy, it batchItem, items int) (int, erro
 	if first {
 		sc.text = make([]byte, 0, 128)
 	}
-	sc.text, sc.sealed, ver, err = p.appendEncrypt(sc.text, sc.sealed, ver, plaintext, context, nonce, aad)
+	sc.text, sc.sealed, ver, err = p.appendEncrypt(sc.text, sc.sealed, &sc.nonces, ver, plaintext, context, nonce, aad)
 	if err != nil {
 		return 0, err
 	}
