@@ -206,7 +206,7 @@ func runBatch[R any, P interface {
 	batchEntry
 }](items []framework.Object, single bool, partialCode int, do func(batchItem) (R, error)) (*logical.Response, error) {
 	if single {
-		r, err := do(batchItem{items[0]})
+		r, err := do(batchItem{Object: items[0]})
 		if err != nil {
 			return nil, singleError(err)
 		}
@@ -214,8 +214,15 @@ func runBatch[R any, P interface {
 	}
 	results := make([]R, len(items))
 	var userErr, internalErr, success bool
+	// Each raw item's members are indexed once, for all the fields its
+	// operation reads, in one index reused from item to item.
+	var ix framework.Members
 	for i, raw := range items {
-		it := batchItem{raw}
+		it := batchItem{Object: raw}
+		if raw.IsRaw() {
+			ix.Reset(raw)
+			it.ix = &ix
+		}
 		// Results are filled in place: a local R whose address went to
 		// a method of P would escape, one allocation per item.
 		var err error

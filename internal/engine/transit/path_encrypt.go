@@ -82,7 +82,7 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 		if req.Operation != logical.CreateOperation {
 			return nil, errKeyNotFound
 		}
-		first, _ := batchItem{batch[0]}.str("context")
+		first, _ := batchItem{Object: batch[0]}.str("context")
 		p, err = b.ensureKey(ctx, req.Storage, createIn{Name: in.Name, Type: in.Type, Derived: first != "", Convergent: in.Convergent})
 		if err != nil {
 			return nil, err
