@@ -85,7 +85,7 @@ func decodeJSONObject(raw []byte) (map[string]any, error) {
 	if emptyBody(raw) {
 		return nil, nil
 	}
-	if err := checkJSONShape(raw); err != nil {
+	if err := checkJSON(raw); err != nil {
 		return nil, badRequest("error parsing JSON: " + err.Error())
 	}
 	if bytes.Contains(raw, quotedBatchKey) {
