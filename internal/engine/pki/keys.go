@@ -92,7 +92,7 @@ func privateKeyPEM(k crypto.Signer, pkcs8 bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})), nil
+	return pemText(typ, der), nil
 }
 
 func privateKeyDER(k crypto.Signer, pkcs8 bool) ([]byte, string, error) {

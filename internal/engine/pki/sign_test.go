@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -182,5 +183,23 @@ func TestSerialText(t *testing.T) {
 		if got, want := storageSerialOf(n), ref(n, "-"); got != want {
 			t.Errorf("storageSerialOf(%x) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestPEMText: pemText writes exactly what pem.EncodeToMemory writes, for
+// every length around the 48-byte line boundary and beyond.
+func TestPEMText(t *testing.T) {
+	buf := make([]byte, 1100)
+	rand.Read(buf)
+	for n := 0; n <= len(buf); n++ {
+		for _, typ := range []string{"CERTIFICATE", "EC PRIVATE KEY"} {
+			want := string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: buf[:n]}))
+			if got := pemText(typ, buf[:n]); got != want {
+				t.Fatalf("%s, %d bytes:\n%s\nwant\n%s", typ, n, got, want)
+			}
+		}
+	}
+	if a := testing.AllocsPerRun(10, func() { pemText("CERTIFICATE", buf[:700]) }); a != 1 {
+		t.Errorf("%v allocations, want 1 (the text)", a)
 	}
 }
