@@ -73,7 +73,7 @@ func (rs resultList[R, P]) MarshalJSON() ([]byte, error) { return rs.AppendJSON(
 // copied, anything else is left to encoding/json.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if jsonEscaped[s[i]] {
 			q, _ := json.Marshal(s) // a string always encodes
 			return append(b, q...)
 		}
@@ -83,10 +83,19 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSONBytes is appendJSONString for text held in bytes.
+// jsonEscaped marks the bytes appendJSONString does not copy as they are.
+var jsonEscaped = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
+	}
+	return t
+}()
+
+// appendJSONBytes is appendJSONString for text held in bytes (a batch's
+// ciphertexts, some 80 bytes each, checked by table lookup).
 func appendJSONBytes(b []byte, text []byte) []byte {
 	for _, c := range text {
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if jsonEscaped[c] {
 			return appendJSONString(b, string(text))
 		}
 	}
