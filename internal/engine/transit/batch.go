@@ -222,16 +222,12 @@ func runBatch[R any, P interface {
 		return &logical.Response{Data: P(&r).fields()}, nil
 	}
 	results := make([]R, len(items))
-	var userErr, internalErr, success bool
+	var outcome batchOutcome
 	// Each raw item's members are indexed once, for all the fields its
 	// operation reads, in one index reused from item to item.
 	var ix framework.Members
 	for i, raw := range items {
-		it := batchItem{Object: raw}
-		if raw.IsRaw() {
-			ix.Reset(raw)
-			it.ix = &ix
-		}
+		it := indexItem(raw, &ix)
 		// Results are filled in place: a local R whose address went to
 		// a method of P would escape, one allocation per item.
 		var err error
@@ -241,32 +237,57 @@ func runBatch[R any, P interface {
 			results[i] = zero
 		}
 		m := P(&results[i]).meta()
-		switch {
-		case err == nil:
-			success = true
-		default:
+		if err != nil {
 			m.Error, m.internal = errText(err)
-			if m.internal {
-				internalErr = true
-			} else {
-				userErr = true
-			}
 		}
+		outcome.add(err == nil, m.internal)
 		m.Reference, _ = it.str("reference")
 	}
-	resp := &logical.Response{Data: map[string]any{"batch_results": resultList[R, P](results)}}
+	return outcome.response(resultList[R, P](results), partialCode), nil
+}
+
+// indexItem is a batch item read through ix, which it indexes, when raw.
+func indexItem(raw framework.Object, ix *framework.Members) batchItem {
+	it := batchItem{Object: raw}
+	if raw.IsRaw() {
+		ix.Reset(raw)
+		it.ix = ix
+	}
+	return it
+}
+
+// batchOutcome sums up a batch's items for its status code.
+type batchOutcome struct{ userErr, internalErr, success bool }
+
+// add counts an item: it succeeded, or failed internally or not.
+func (o *batchOutcome) add(ok, internal bool) {
 	switch {
-	case userErr:
+	case ok:
+		o.success = true
+	case internal:
+		o.internalErr = true
+	default:
+		o.userErr = true
+	}
+}
+
+// response is a batch's answer: 200 when every item succeeded, otherwise
+// 400 (500 when only internal failures happened), or the client's
+// partial_failure_response_code when some items succeeded.
+func (o *batchOutcome) response(results any, partialCode int) *logical.Response {
+	resp := &logical.Response{Data: map[string]any{"batch_results": results}}
+	switch {
+	case o.userErr:
 		resp.StatusCode = http.StatusBadRequest
-	case internalErr:
+	case o.internalErr:
 		resp.StatusCode = http.StatusInternalServerError
 	}
-	if resp.StatusCode != 0 && success && partialCode != 0 {
+	if resp.StatusCode != 0 && o.success && partialCode != 0 {
 		if partialCode < 1 || partialCode > 599 {
 			resp.Warnings = append(resp.Warnings, "invalid HTTP response code override from partial_failure_response_code, reverting to HTTP 400")
 		} else {
 			resp.StatusCode = partialCode
 		}
 	}
-	return resp, nil
+	return resp
 }
