@@ -29,13 +29,14 @@ func createCertificate(tmpl, parent *x509.Certificate, pub any, signer crypto.Si
 		return x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
 	}
 	c := &tbsSigner{key: key}
-	if _, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, c); !errors.Is(err, errSigned) {
-		if err == nil {
-			err = errors.New("x509: certificate created without signing")
-		}
-		return nil, err
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, c)
+	if errors.Is(err, errSigned) {
+		return assembleCertificate(c.tbs, c.sig)
 	}
-	return assembleCertificate(c.tbs, c.sig)
+	// Any other error is CreateCertificate's own; and should it ever sign
+	// through Sign rather than SignMessage, it has made and checked the
+	// certificate itself.
+	return der, err
 }
 
 // errSigned stops x509.CreateCertificate once tbsSigner has its signature:
@@ -53,8 +54,9 @@ type tbsSigner struct {
 
 func (s *tbsSigner) Public() crypto.PublicKey { return s.key.Public() }
 
-// Sign is never called by CreateCertificate, which prefers SignMessage;
-// it signs a digest as the key would, so the type is an honest Signer.
+// Sign is not called by CreateCertificate, which prefers SignMessage; it
+// signs a digest as the key would, so the type is an honest Signer (and
+// CreateCertificate, were it to call Sign, would finish as usual).
 func (s *tbsSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	return s.key.Sign(r, digest, opts)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -201,5 +202,21 @@ func TestPEMText(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(10, func() { pemText("CERTIFICATE", buf[:700]) }); a != 1 {
 		t.Errorf("%v allocations, want 1 (the text)", a)
+	}
+}
+
+// TestTBSSignerSign: called through Sign (with a digest), the signer is
+// the issuer key, so a CreateCertificate that did so would still make a
+// valid certificate.
+func TestTBSSignerSign(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s := &tbsSigner{key: key}
+	digest := sha256.Sum256([]byte("tbs"))
+	sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil || !ecdsa.VerifyASN1(&key.PublicKey, digest[:], sig) {
+		t.Fatalf("Sign: %v", err)
+	}
+	if s.tbs != nil {
+		t.Error("Sign kept a TBSCertificate")
 	}
 }
