@@ -99,13 +99,19 @@ func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (che
 	if p == nil || p.ExistenceCheck == nil {
 		return false, false, nil
 	}
-	values, _, err := parseFields(p.Fields, req.Data, params, false)
-	if err != nil {
-		// A bad body gets its 400 from the handler; for the capability
-		// decision, judge the target by the captures alone.
-		values, _, _ = parseFields(nil, nil, params, false)
+	// The body is converted only if the check decodes it (most read
+	// captures alone): a 100-item batch_input is not converted twice.
+	parse := func() map[string]any {
+		values, _, err := parseFields(p.Fields, req.Data, params, false)
+		if err != nil {
+			// A bad body gets its 400 from the handler; for the
+			// capability decision, judge the target by the captures
+			// alone.
+			values, _, _ = parseFields(nil, nil, params, false)
+		}
+		return values
 	}
-	exists, err = p.ExistenceCheck(ctx, &Request{Request: req, Path: p, Params: params, values: values})
+	exists, err = p.ExistenceCheck(ctx, &Request{Request: req, Path: p, Params: params, parse: parse})
 	if err != nil {
 		return true, false, fmt.Errorf("existence check of %q: %w", p.Pattern, err)
 	}

@@ -202,3 +202,57 @@ func TestListTrailingSlash(t *testing.T) {
 		t.Error("LIST of a path without a list endpoint succeeded")
 	}
 }
+
+// TestExistenceCheckDecodesOnDemand: an existence check that reads only
+// captures converts no field of the body; one that decodes gets the body's
+// values, or the captures alone when the body does not convert.
+func TestExistenceCheckDecodesOnDemand(t *testing.T) {
+	conversions := 0
+	type in struct {
+		Name string `field:"name"`
+		TTL  int    `field:"ttl"`
+	}
+	var got in
+	b, err := New("", []*Path{
+		{
+			Pattern: "param/{name}",
+			Fields:  map[string]*Field{"ttl": {Type: TypeInt, Validate: func(any) error { conversions++; return nil }}},
+			ExistenceCheck: func(_ context.Context, req *Request) (bool, error) {
+				return req.Param("name") == "a", nil
+			},
+			Operations: map[logical.Operation]Handler{logical.UpdateOperation: func(context.Context, *Request) (*logical.Response, error) { return nil, nil }},
+		},
+		{
+			Pattern: "decode/{name}",
+			Fields:  map[string]*Field{"ttl": {Type: TypeInt, Validate: func(any) error { conversions++; return nil }}},
+			ExistenceCheck: func(_ context.Context, req *Request) (bool, error) {
+				got = in{}
+				if err := req.Decode(&got); err != nil {
+					return false, err
+				}
+				return got.TTL > 0, nil
+			},
+			Operations: map[logical.Operation]Handler{logical.UpdateOperation: func(context.Context, *Request) (*logical.Response, error) { return nil, nil }},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(path string, data map[string]any) bool {
+		t.Helper()
+		checked, exists, err := b.ExistenceCheck(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: path, Data: data})
+		if !checked || err != nil {
+			t.Fatalf("%s: checked %v, %v", path, checked, err)
+		}
+		return exists
+	}
+	if !check("param/a", map[string]any{"ttl": 5}) || conversions != 0 {
+		t.Errorf("a check on captures converted the body %d times", conversions)
+	}
+	if !check("decode/x", map[string]any{"ttl": 5}) || conversions != 1 || got != (in{Name: "x", TTL: 5}) {
+		t.Errorf("decoding check: %d conversions, got %+v", conversions, got)
+	}
+	if check("decode/y", map[string]any{"ttl": "not a number"}) || got != (in{Name: "y"}) {
+		t.Errorf("a body that does not convert: got %+v, want the captures alone", got)
+	}
+}

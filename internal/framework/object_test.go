@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/tresorhq/tresor/internal/jsonscan"
 )
 
 func TestObjectField(t *testing.T) {
@@ -87,6 +89,7 @@ func FuzzObjectField(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte, probe string) {
 		o := RawObject(raw)
 		o.Field(probe, nil) // must not panic, whatever raw is
+		checkMembers(t, o, probe)
 		var m map[string]any
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
@@ -105,4 +108,64 @@ func FuzzObjectField(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkMembers: a Members index of o answers every key of o, and probe,
+// exactly as o.Field does, whatever o's text is.
+func checkMembers(t *testing.T, o Object, probe string) {
+	t.Helper()
+	var ix Members
+	ix.Reset(o)
+	keys := []string{probe, "", "a", "plaintext"}
+	if o.IsRaw() {
+		jsonscan.Members(o.raw, func(key, _ []byte) bool {
+			var k string
+			if json.Unmarshal(key, &k) == nil {
+				keys = append(keys, k)
+			}
+			keys = append(keys, string(key[1:len(key)-1]))
+			return true
+		})
+	}
+	for _, k := range keys {
+		wk, wt := o.Field(k, nil)
+		gk, gt := ix.Field(k, nil)
+		if gk != wk || !bytes.Equal(gt, wt) {
+			t.Fatalf("%q key %q: Members (%d, %q), Field (%d, %q)", o.raw, k, gk, gt, wk, wt)
+		}
+	}
+}
+
+// TestMembers: the index answers as Field for well-formed, repeated,
+// escaped, malformed and oversized objects and for maps, and reading a
+// batch item's fields through it allocates nothing.
+func TestMembers(t *testing.T) {
+	for _, raw := range []string{
+		`{"plaintext":"aGk=","key_version":1}`,
+		`{"a":"\ud800","b":"\u0000\t","a":"x\\y"}`,
+		`{"pl\u0061intext":"aGk=","plaintext":null}`,
+		`{"k":[{"x":"]}"},{}],"n":1e-7,"z":null,"t":true}`,
+		` { "sp" : " a " , "e" : {} } `,
+		`{}`,
+		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"a":10}`,
+		`{"a":1}{"a":2}`,
+		`{"a":"unterminated}`,
+		`[1,2]`,
+		``,
+	} {
+		checkMembers(t, RawObject([]byte(raw)), "i")
+	}
+	checkMembers(t, ObjectOf(map[string]any{"a": "x", "n": 2}), "n")
+
+	var ix Members
+	o := RawObject([]byte(`{"plaintext":"NDExMSAxMTExIDExMTEgMTExMQ==","key_version":2,"reference":"r-1"}`))
+	allocs := testing.AllocsPerRun(100, func() {
+		ix.Reset(o)
+		for _, k := range []string{"plaintext", "context", "nonce", "key_version", "associated_data", "reference"} {
+			ix.Field(k, nil)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per item, want 0", allocs)
+	}
 }

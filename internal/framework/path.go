@@ -44,6 +44,9 @@ type Request struct {
 	Params map[string]string
 
 	values map[string]any
+	// parse, when set, computes values at the first Decode: an existence
+	// check that reads only captures (Param) never converts the body.
+	parse func() map[string]any
 }
 
 // Decode stores the request's field values and captures in the struct dst
@@ -51,6 +54,9 @@ type Request struct {
 // checked before the handler ran, so an error here means dst does not fit
 // the path's fields: a programming error.
 func (r *Request) Decode(dst any) error {
+	if r.parse != nil {
+		r.values, r.parse = r.parse(), nil
+	}
 	return assign(r.values, dst)
 }
 

@@ -85,7 +85,7 @@ func decodeJSONObject(raw []byte) (map[string]any, error) {
 	if emptyBody(raw) {
 		return nil, nil
 	}
-	if err := checkJSONShape(raw); err != nil {
+	if err := checkJSON(raw); err != nil {
 		return nil, badRequest("error parsing JSON: " + err.Error())
 	}
 	if bytes.Contains(raw, quotedBatchKey) {
@@ -247,49 +247,38 @@ func jsonKey(tok []byte) (string, bool) {
 
 // rawObjects splits a JSON array whose elements are all objects into the
 // elements' text; ok is false for anything else, and for an empty array.
+// The list is sized by the array's opening braces (memchr speed), at least
+// one per element and, as checkJSON bounds arrays, never above the element
+// limit, so one walk fills it without growing.
 func rawObjects(value []byte) ([]json.RawMessage, bool) {
 	if len(value) == 0 || value[0] != '[' {
 		return nil, false
 	}
-	n := 0
-	for pass := 0; pass < 2; pass++ {
-		var items []json.RawMessage
-		if pass == 1 {
-			items = make([]json.RawMessage, 0, n)
-		}
-		i := jsonscan.SkipSpace(value, 1)
-		if i < len(value) && value[i] == ']' {
+	i := jsonscan.SkipSpace(value, 1)
+	if i < len(value) && value[i] == ']' {
+		return nil, false
+	}
+	items := make([]json.RawMessage, 0, min(bytes.Count(value, []byte{'{'}), maxJSONElements))
+	for {
+		if i >= len(value) || value[i] != '{' {
 			return nil, false
 		}
-		for {
-			if i >= len(value) || value[i] != '{' {
-				return nil, false
-			}
-			end, ok := jsonscan.SkipValue(value, i)
-			if !ok {
-				return nil, false
-			}
-			if pass == 1 {
-				items = append(items, json.RawMessage(value[i:end:end]))
-			} else {
-				n++
-			}
-			i = jsonscan.SkipSpace(value, end)
-			if i >= len(value) {
-				return nil, false
-			}
-			if value[i] == ',' {
-				i = jsonscan.SkipSpace(value, i+1)
-				continue
-			}
-			if value[i] != ']' {
-				return nil, false
-			}
-			break
+		end, ok := jsonscan.SkipValue(value, i)
+		if !ok {
+			return nil, false
 		}
-		if pass == 1 {
-			return items, true
+		items = append(items, json.RawMessage(value[i:end:end]))
+		i = jsonscan.SkipSpace(value, end)
+		if i >= len(value) {
+			return nil, false
 		}
+		if value[i] == ',' {
+			i = jsonscan.SkipSpace(value, i+1)
+			continue
+		}
+		if value[i] != ']' {
+			return nil, false
+		}
+		return items, true
 	}
-	return nil, false
 }

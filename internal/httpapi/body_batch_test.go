@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,6 +164,9 @@ func TestWriteEnvelope(t *testing.T) {
 		}
 		if !strings.HasSuffix(got.Body.String(), "}\n") {
 			t.Errorf("%s: no newline at the end", name)
+		}
+		if cl := got.Header().Get("Content-Length"); cl != strconv.Itoa(got.Body.Len()) {
+			t.Errorf("%s: Content-Length %q for %d bytes", name, cl, got.Body.Len())
 		}
 	}
 }

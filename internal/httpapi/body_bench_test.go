@@ -25,3 +25,31 @@ func BenchmarkDecodeBatchBody(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckJSON is the syntax and bounds check alone on the body of
+// BenchmarkDecodeBatchBody: one pass (checkJSON) against the bounds walk
+// followed by json.Valid (checkJSONShape) it replaces.
+func BenchmarkCheckJSON(b *testing.B) {
+	items := make([]map[string]string, 100)
+	for i := range items {
+		items[i] = map[string]string{"plaintext": base64.StdEncoding.EncodeToString([]byte("a secret of some thirty bytes."))}
+	}
+	raw, err := json.Marshal(map[string]any{"batch_input": items})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name  string
+		check func([]byte) error
+	}{{"OnePass", checkJSON}, {"ShapeThenValid", checkJSONShape}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bc.check(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

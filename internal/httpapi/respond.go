@@ -296,6 +296,9 @@ func writeEnvelope(w http.ResponseWriter, status int, env *envelope) {
 		writeEncodingError(w)
 		return
 	}
+	// The length is known: a large body (a batch's results) goes out
+	// with it instead of in chunks, which costs a write less.
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

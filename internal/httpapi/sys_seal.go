@@ -285,7 +285,7 @@ func (a *api) handleLeader(w http.ResponseWriter, r *http.Request, _ string) {
 func (a *api) decodeInto(w http.ResponseWriter, r *http.Request, v any) bool {
 	raw, err := a.readBody(w, r)
 	if err == nil && !emptyBody(raw) {
-		if err = checkJSONShape(raw); err != nil {
+		if err = checkJSON(raw); err != nil {
 			err = badRequest("error parsing JSON: " + err.Error())
 		} else if json.Unmarshal(raw, v) != nil {
 			err = badRequest("error parsing JSON")

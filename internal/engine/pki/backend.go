@@ -132,13 +132,29 @@ func newSerial() (*big.Int, error) {
 }
 
 // serialText is a serial as Vault shows it: colon-separated hex pairs.
-func serialText(n *big.Int) string {
-	b := n.Bytes()
-	parts := make([]string, len(b))
-	for i, c := range b {
-		parts[i] = fmt.Sprintf("%02x", c)
+func serialText(n *big.Int) string { return serialWith(n, ':') }
+
+// serialWith writes a serial's bytes as lower-case hex pairs joined by sep.
+func serialWith(n *big.Int, sep byte) string {
+	var buf [32]byte
+	var b []byte
+	if size := (n.BitLen() + 7) / 8; size <= len(buf) {
+		b = n.FillBytes(buf[:size])
+	} else {
+		b = n.Bytes()
 	}
-	return strings.Join(parts, ":")
+	if len(b) == 0 {
+		return ""
+	}
+	const hex = "0123456789abcdef"
+	out := make([]byte, 0, 3*len(b)-1)
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, sep)
+		}
+		out = append(out, hex[c>>4], hex[c&0xf])
+	}
+	return string(out)
 }
 
 // storageSerial turns a client's serial ("1a:2b" or "1a-2b") into the

@@ -3,7 +3,6 @@ package pki
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -257,11 +256,11 @@ func (b *Backend) signCert(ctx context.Context, st storage.Writer, tmpl *x509.Ce
 	if tmpl.SignatureAlgorithm, err = signatureAlgorithm(signer, sigBits, pss); err != nil {
 		return nil, nil, err
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+	der, err := createCertificate(tmpl, parent, pub, signer)
 	if err != nil {
 		return nil, nil, logical.InvalidRequest("unable to create certificate: %v", err)
 	}
-	// CreateCertificate has checked the signature; the template holds
+	// The template holds
 	// what the response needs (serial, NotAfter), so skip a re-parse.
 	if !noStore {
 		if err := st.Put(ctx, &storage.Entry{Key: certKey(storageSerialOf(tmpl.SerialNumber)), Value: der}); err != nil {
@@ -271,9 +270,7 @@ func (b *Backend) signCert(ctx context.Context, st storage.Writer, tmpl *x509.Ce
 	return tmpl, der, nil
 }
 
-func storageSerialOf(n *big.Int) string {
-	return strings.ReplaceAll(serialText(n), ":", "-")
-}
+func storageSerialOf(n *big.Int) string { return serialWith(n, '-') }
 
 // certData is the response of issue, sign and the CA signing endpoints.
 func certData(cert *x509.Certificate, der []byte, is *issuer, key crypto.Signer, in *subjectIn) (map[string]any, error) {

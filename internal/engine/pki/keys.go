@@ -15,6 +15,9 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"github.com/tresorhq/tresor/internal/logical"
 )
 
@@ -89,7 +92,7 @@ func privateKeyPEM(k crypto.Signer, pkcs8 bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})), nil
+	return pemText(typ, der), nil
 }
 
 func privateKeyDER(k crypto.Signer, pkcs8 bool) ([]byte, string, error) {
@@ -98,7 +101,7 @@ func privateKeyDER(k crypto.Signer, pkcs8 bool) ([]byte, string, error) {
 		case *rsa.PrivateKey:
 			return x509.MarshalPKCS1PrivateKey(key), "RSA PRIVATE KEY", nil
 		case *ecdsa.PrivateKey:
-			der, err := x509.MarshalECPrivateKey(key)
+			der, err := marshalECPrivateKey(key)
 			return der, "EC PRIVATE KEY", err
 		}
 	}
@@ -140,6 +143,13 @@ func keyTypeName(k crypto.Signer) string {
 
 // subjectKeyID is the SHA-1 of the public key's bits (RFC 5280, 4.2.1.2).
 func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
+	if k, ok := pub.(*ecdsa.PublicKey); ok {
+		// An EC key's subjectPublicKey is its uncompressed point.
+		if point, err := k.Bytes(); err == nil {
+			sum := sha1.Sum(point)
+			return sum[:], nil
+		}
+	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil, err
@@ -199,4 +209,51 @@ func signatureAlgorithm(k crypto.Signer, bits int, pss bool) (x509.SignatureAlgo
 		return 0, logical.InvalidRequest("unsupported signature_bits %d: must be 256, 384 or 512", bits)
 	}
 	return 0, nil
+}
+
+// The named curves of SEC 1 private keys (RFC 5480, section 2.1.1.1).
+var (
+	oidCurveP224 = asn1.ObjectIdentifier{1, 3, 132, 0, 33}
+	oidCurveP256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidCurveP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidCurveP521 = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
+)
+
+// marshalECPrivateKey writes the same SEC 1 ECPrivateKey DER as
+// x509.MarshalECPrivateKey, without encoding/asn1's reflection: an issue
+// writes one for every certificate's fresh key.
+func marshalECPrivateKey(k *ecdsa.PrivateKey) ([]byte, error) {
+	var oid asn1.ObjectIdentifier
+	switch k.Curve {
+	case elliptic.P224():
+		oid = oidCurveP224
+	case elliptic.P256():
+		oid = oidCurveP256
+	case elliptic.P384():
+		oid = oidCurveP384
+	case elliptic.P521():
+		oid = oidCurveP521
+	default:
+		return x509.MarshalECPrivateKey(k)
+	}
+	scalar, err := k.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	point, err := k.PublicKey.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	b := cryptobyte.NewBuilder(make([]byte, 0, 16+len(scalar)+len(point)+len(oid)*2))
+	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(1) // ecPrivkeyVer1
+		b.AddASN1OctetString(scalar)
+		b.AddASN1(casn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oid)
+		})
+		b.AddASN1(casn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1BitString(point)
+		})
+	})
+	return b.Bytes()
 }

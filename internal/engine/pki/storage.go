@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -263,8 +264,34 @@ func parseCertPEM(text string) (*x509.Certificate, error) {
 	return x509.ParseCertificate(blk.Bytes)
 }
 
-func certPEM(der []byte) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+func certPEM(der []byte) string { return pemText("CERTIFICATE", der) }
+
+// pemText is string(pem.EncodeToMemory) of a block without headers,
+// written in one allocation of the exact size: "-----BEGIN typ-----",
+// the base64 of der in lines of 64 characters, "-----END typ-----", each
+// line ending in a newline. (An issue writes two, and pem's encoder
+// allocated a 1 KiB buffer and grew its output for each.)
+func pemText(typ string, der []byte) string {
+	const lineBytes = 48 // 64 base64 characters
+	enc := base64.StdEncoding
+	n := len("-----BEGIN -----\n") + len(typ) + enc.EncodedLen(len(der)) + (len(der)+lineBytes-1)/lineBytes + len("-----END -----\n") + len(typ)
+	var sb strings.Builder
+	sb.Grow(n)
+	sb.WriteString("-----BEGIN ")
+	sb.WriteString(typ)
+	sb.WriteString("-----\n")
+	var line [64]byte
+	for len(der) > 0 {
+		chunk := der[:min(lineBytes, len(der))]
+		der = der[len(chunk):]
+		enc.Encode(line[:], chunk)
+		sb.Write(line[:enc.EncodedLen(len(chunk))])
+		sb.WriteByte('\n')
+	}
+	sb.WriteString("-----END ")
+	sb.WriteString(typ)
+	sb.WriteString("-----\n")
+	return sb.String()
 }
 
 // certKey is where a certificate is stored, by its hyphenated serial.

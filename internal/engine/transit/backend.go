@@ -93,7 +93,18 @@ func b64(s, what string) ([]byte, error) {
 // batchItem reads the fields of one batch_input element: a map from Go
 // callers and single requests, or the item's raw JSON text as the HTTP
 // layer hands it over (read without decoding the whole item).
-type batchItem struct{ framework.Object }
+type batchItem struct {
+	framework.Object
+	ix *framework.Members // the item's members, indexed once for all its fields; may be nil
+}
+
+// field is Object.Field, through the index when there is one.
+func (it batchItem) field(k string, scratch []byte) (framework.Kind, []byte) {
+	if it.ix != nil {
+		return it.ix.Field(k, scratch)
+	}
+	return it.Field(k, scratch)
+}
 
 func errNotString(k string) error {
 	return logical.InvalidRequest("invalid value for %q in batch item: expected a string", k)
@@ -111,7 +122,7 @@ func (it batchItem) str(k string) (string, error) {
 		}
 		return "", errNotString(k)
 	}
-	switch kind, text := it.Field(k, nil); kind {
+	switch kind, text := it.field(k, nil); kind {
 	case framework.Missing, framework.Null:
 		return "", nil
 	case framework.String, framework.Number:
@@ -147,7 +158,7 @@ func (it batchItem) int(k string) (int, error) {
 		}
 		return 0, logical.InvalidRequest("invalid value for %q in batch item: expected an integer", k)
 	}
-	switch kind, text := it.Field(k, nil); kind {
+	switch kind, text := it.field(k, nil); kind {
 	case framework.Missing, framework.Null:
 		return 0, nil
 	case framework.String, framework.Number:
@@ -173,7 +184,7 @@ func (it batchItem) b64(k string, dst []byte) ([]byte, error) {
 		}
 		text = []byte(s)
 	} else {
-		switch kind, t := it.Field(k, nil); kind {
+		switch kind, t := it.field(k, nil); kind {
 		case framework.Missing, framework.Null:
 			return nil, nil
 		case framework.String, framework.Number:

@@ -73,7 +73,7 @@ func (rs resultList[R, P]) MarshalJSON() ([]byte, error) { return rs.AppendJSON(
 // copied, anything else is left to encoding/json.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if jsonEscaped[s[i]] {
 			q, _ := json.Marshal(s) // a string always encodes
 			return append(b, q...)
 		}
@@ -83,10 +83,19 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSONBytes is appendJSONString for text held in bytes.
+// jsonEscaped marks the bytes appendJSONString does not copy as they are.
+var jsonEscaped = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
+	}
+	return t
+}()
+
+// appendJSONBytes is appendJSONString for text held in bytes (a batch's
+// ciphertexts, some 80 bytes each, checked by table lookup).
 func appendJSONBytes(b []byte, text []byte) []byte {
 	for _, c := range text {
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if jsonEscaped[c] {
 			return appendJSONString(b, string(text))
 		}
 	}
@@ -206,16 +215,19 @@ func runBatch[R any, P interface {
 	batchEntry
 }](items []framework.Object, single bool, partialCode int, do func(batchItem) (R, error)) (*logical.Response, error) {
 	if single {
-		r, err := do(batchItem{items[0]})
+		r, err := do(batchItem{Object: items[0]})
 		if err != nil {
 			return nil, singleError(err)
 		}
 		return &logical.Response{Data: P(&r).fields()}, nil
 	}
 	results := make([]R, len(items))
-	var userErr, internalErr, success bool
+	var outcome batchOutcome
+	// Each raw item's members are indexed once, for all the fields its
+	// operation reads, in one index reused from item to item.
+	var ix framework.Members
 	for i, raw := range items {
-		it := batchItem{raw}
+		it := indexItem(raw, &ix)
 		// Results are filled in place: a local R whose address went to
 		// a method of P would escape, one allocation per item.
 		var err error
@@ -225,32 +237,57 @@ func runBatch[R any, P interface {
 			results[i] = zero
 		}
 		m := P(&results[i]).meta()
-		switch {
-		case err == nil:
-			success = true
-		default:
+		if err != nil {
 			m.Error, m.internal = errText(err)
-			if m.internal {
-				internalErr = true
-			} else {
-				userErr = true
-			}
 		}
+		outcome.add(err == nil, m.internal)
 		m.Reference, _ = it.str("reference")
 	}
-	resp := &logical.Response{Data: map[string]any{"batch_results": resultList[R, P](results)}}
+	return outcome.response(resultList[R, P](results), partialCode), nil
+}
+
+// indexItem is a batch item read through ix, which it indexes, when raw.
+func indexItem(raw framework.Object, ix *framework.Members) batchItem {
+	it := batchItem{Object: raw}
+	if raw.IsRaw() {
+		ix.Reset(raw)
+		it.ix = ix
+	}
+	return it
+}
+
+// batchOutcome sums up a batch's items for its status code.
+type batchOutcome struct{ userErr, internalErr, success bool }
+
+// add counts an item: it succeeded, or failed internally or not.
+func (o *batchOutcome) add(ok, internal bool) {
 	switch {
-	case userErr:
+	case ok:
+		o.success = true
+	case internal:
+		o.internalErr = true
+	default:
+		o.userErr = true
+	}
+}
+
+// response is a batch's answer: 200 when every item succeeded, otherwise
+// 400 (500 when only internal failures happened), or the client's
+// partial_failure_response_code when some items succeeded.
+func (o *batchOutcome) response(results any, partialCode int) *logical.Response {
+	resp := &logical.Response{Data: map[string]any{"batch_results": results}}
+	switch {
+	case o.userErr:
 		resp.StatusCode = http.StatusBadRequest
-	case internalErr:
+	case o.internalErr:
 		resp.StatusCode = http.StatusInternalServerError
 	}
-	if resp.StatusCode != 0 && success && partialCode != 0 {
+	if resp.StatusCode != 0 && o.success && partialCode != 0 {
 		if partialCode < 1 || partialCode > 599 {
 			resp.Warnings = append(resp.Warnings, "invalid HTTP response code override from partial_failure_response_code, reverting to HTTP 400")
 		} else {
 			resp.StatusCode = partialCode
 		}
 	}
-	return resp, nil
+	return resp
 }
