@@ -75,3 +75,26 @@ func TestFreshContext(t *testing.T) {
 		t.Fatalf("caller after the first round got round %d, %v", v, err)
 	}
 }
+
+// BenchmarkFreshParallel: 32 concurrent callers sharing rounds of a call
+// that sleeps about as long as a loopback round trip; calls/op is the
+// share of a call each caller costs.
+func BenchmarkFreshParallel(b *testing.B) {
+	var f Fresh[int]
+	var calls atomic.Int64
+	fn := func() (int, error) {
+		calls.Add(1)
+		time.Sleep(50 * time.Microsecond)
+		return 1, nil
+	}
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := f.Do(context.Background(), fn); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(calls.Load())/float64(b.N), "calls/op")
+}
