@@ -74,12 +74,14 @@ func (c *cluster) standbyRead(w http.ResponseWriter, r *http.Request, next http.
 	return true
 }
 
-// standbyReadable is a cheap first filter: a GET or LIST outside the
-// system, auth, identity and cubbyhole paths, not asking for a wrapped
-// answer or (Vault Enterprise's header) for the active node. The core
-// makes the real decision.
+// standbyReadable is a cheap first filter: a GET or LIST without a body,
+// outside the system, auth, identity and cubbyhole paths, not asking for a
+// wrapped answer or (Vault Enterprise's header) for the active node. The
+// core makes the real decision.
 func standbyReadable(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != "LIST" {
+	// A body (unusual on a read) would be consumed by a local attempt
+	// before a decline forwards the request: such reads are forwarded.
+	if r.Method != http.MethodGet && r.Method != "LIST" || r.ContentLength != 0 {
 		return false
 	}
 	p := r.URL.Path

@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -64,6 +66,37 @@ func BenchmarkRequiredIndex(b *testing.B) {
 	for b.Loop() {
 		if _, ok := requiredIndex(v); !ok {
 			b.Fatal("not parsed")
+		}
+	}
+}
+
+func TestStandbyReadable(t *testing.T) {
+	req := func(method, path string, body string, hdr ...string) *http.Request {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		return r
+	}
+	tests := []struct {
+		name string
+		r    *http.Request
+		want bool
+	}{
+		{"kv read", req("GET", "/v1/secret/data/a", ""), true},
+		{"list method", req("LIST", "/v1/secret/metadata/", ""), true},
+		{"write", req("POST", "/v1/secret/data/a", `{"data":{}}`), false},
+		{"read with a body", req("GET", "/v1/secret/data/a", `{}`), false},
+		{"system path", req("GET", "/v1/sys/mounts", ""), false},
+		{"auth path", req("GET", "/v1/auth/token/lookup-self", ""), false},
+		{"identity", req("GET", "/v1/identity/entity/id/x", ""), false},
+		{"cubbyhole", req("GET", "/v1/cubbyhole/x", ""), false},
+		{"wrapped", req("GET", "/v1/secret/data/a", "", "X-Vault-Wrap-TTL", "60s"), false},
+		{"asks for the active node", req("GET", "/v1/secret/data/a", "", "X-Vault-Inconsistent", "forward-active-node"), false},
+	}
+	for _, tt := range tests {
+		if got := standbyReadable(tt.r); got != tt.want {
+			t.Errorf("%s: standbyReadable = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
