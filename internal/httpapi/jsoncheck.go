@@ -1,6 +1,10 @@
 package httpapi
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tresorhq/tresor/internal/jsonscan"
+)
 
 // checkJSON is checkJSONShape in a single pass: it validates raw's syntax
 // as json.Valid does and enforces the same depth and size bounds while it
@@ -13,7 +17,7 @@ import "fmt"
 // checkJSONShape itself, which says which it is.
 func checkJSON(raw []byte) error {
 	n := len(raw)
-	i := skipWS(raw, 0)
+	i := jsonscan.SkipSpace(raw, 0)
 	if i >= n || raw[i] != '{' {
 		return checkJSONShape(raw)
 	}
@@ -35,7 +39,7 @@ func checkJSON(raw []byte) error {
 			}
 			object[depth], commas[depth] = c == '{', 0
 			depth++
-			i = skipWS(raw, i+1)
+			i = jsonscan.SkipSpace(raw, i+1)
 			if i < n && (raw[i] == '}' && c == '{' || raw[i] == ']' && c == '[') {
 				depth--
 				i++
@@ -64,7 +68,7 @@ func checkJSON(raw []byte) error {
 		// A value ended at raw[i]: close containers, or go on to the
 		// next entry.
 		for {
-			i = skipWS(raw, i)
+			i = jsonscan.SkipSpace(raw, i)
 			if depth == 0 {
 				if i != n {
 					return checkJSONShape(raw)
@@ -91,7 +95,7 @@ func checkJSON(raw []byte) error {
 			if !object[top] && commas[top] >= maxJSONElements {
 				return fmt.Errorf("an array has more than %d elements", maxJSONElements)
 			}
-			i = skipWS(raw, i+1)
+			i = jsonscan.SkipSpace(raw, i+1)
 			if object[top] {
 				if i = memberKey(raw, i); i < 0 {
 					return checkJSONShape(raw)
@@ -100,18 +104,6 @@ func checkJSON(raw []byte) error {
 			break
 		}
 	}
-}
-
-func skipWS(raw []byte, i int) int {
-	for i < len(raw) {
-		switch raw[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // memberKey checks `"key" :` at raw[i] and returns the index of the
@@ -123,11 +115,11 @@ func memberKey(raw []byte, i int) int {
 	if i = stringEnd(raw, i); i < 0 {
 		return -1
 	}
-	i = skipWS(raw, i)
+	i = jsonscan.SkipSpace(raw, i)
 	if i >= len(raw) || raw[i] != ':' {
 		return -1
 	}
-	return skipWS(raw, i+1)
+	return jsonscan.SkipSpace(raw, i+1)
 }
 
 // stringEnd returns the index after the string starting at raw[i] ('"'),

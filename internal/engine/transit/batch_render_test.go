@@ -15,17 +15,7 @@ import (
 // match byte for byte.
 func resultListBatch(p *policy, items []framework.Object, partialCode int) (string, int, []string) {
 	sc := encryptScratch{nonces: nonces{left: len(items)}}
-	resp, _ := runBatch(items, false, partialCode, func(it batchItem) (encryptResult, error) {
-		start := len(sc.text)
-		ver, err := sc.encrypt(p, it, len(items))
-		sc.nonces.next()
-		if err != nil {
-			sc.text = sc.text[:start]
-			return encryptResult{}, err
-		}
-		end := len(sc.text)
-		return encryptResult{KeyVersion: ver, text: sc.text[start:end:end]}, nil
-	})
+	resp, _ := runBatch(items, false, partialCode, sc.result(p, len(items)))
 	raw, _ := json.Marshal(resp.Data["batch_results"])
 	return string(raw), resp.StatusCode, resp.Warnings
 }

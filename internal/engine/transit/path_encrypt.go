@@ -94,9 +94,15 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 	if !single {
 		return sc.batch(p, batch, in.PartialCode), nil
 	}
-	return runBatch(batch, single, in.PartialCode, func(it batchItem) (encryptResult, error) {
+	return runBatch(batch, single, in.PartialCode, sc.result(p, len(batch)))
+}
+
+// result is runBatch's function for encrypting n items into sc: each
+// item's ciphertext is its own slice of sc.text.
+func (sc *encryptScratch) result(p *policy, n int) func(batchItem) (encryptResult, error) {
+	return func(it batchItem) (encryptResult, error) {
 		start := len(sc.text)
-		ver, err := sc.encrypt(p, it, len(batch))
+		ver, err := sc.encrypt(p, it, n)
 		sc.nonces.next()
 		if err != nil {
 			sc.text = sc.text[:start]
@@ -104,7 +110,7 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 		}
 		end := len(sc.text)
 		return encryptResult{KeyVersion: ver, text: sc.text[start:end:end]}, nil
-	})
+	}
 }
 
 // batch encrypts every item and writes batch_results as it goes: each
