@@ -22,11 +22,7 @@ func (m *batchMeta) meta() *batchMeta { return m }
 
 // appendJSON closes an entry: its error, if any, and its reference.
 func (m *batchMeta) appendJSON(b []byte) []byte {
-	if m.Error != "" {
-		b = appendJSONString(append(b, `"error":`...), m.Error)
-		b = append(b, ',')
-	}
-	b = appendJSONString(append(b, `"reference":`...), m.Reference)
+	b = appendJSONString(append(appendStringMember(b, "error", m.Error), `"reference":`...), m.Reference)
 	return append(b, '}')
 }
 
@@ -72,18 +68,39 @@ func (rs resultList[R, P]) MarshalJSON() ([]byte, error) { return rs.AppendJSON(
 // writes it (HTML-safe escaping included): text that needs no escaping is
 // copied, anything else is left to encoding/json.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if jsonEscaped[s[i]] {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
+	if !jsonPlain(s) {
+		q, _ := json.Marshal(s) // a string always encodes
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
 }
 
-// jsonEscaped marks the bytes appendJSONString does not copy as they are.
+// appendJSONBytes is appendJSONString for text held in bytes (a batch's
+// references and ciphertexts), converted to a string only if it needs
+// escaping.
+func appendJSONBytes(b []byte, text []byte) []byte {
+	if !jsonPlain(text) {
+		return appendJSONString(b, string(text))
+	}
+	b = append(b, '"')
+	b = append(b, text...)
+	return append(b, '"')
+}
+
+// jsonPlain reports whether text is written in JSON as it is (checked by
+// table lookup).
+func jsonPlain[T string | []byte](text T) bool {
+	for i := 0; i < len(text); i++ {
+		if jsonEscaped[text[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonEscaped marks the bytes jsonPlain does not let through.
 var jsonEscaped = func() (t [256]bool) {
 	for c := range 256 {
 		t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
@@ -91,55 +108,38 @@ var jsonEscaped = func() (t [256]bool) {
 	return t
 }()
 
-// appendJSONBytes is appendJSONString for text held in bytes (a batch's
-// ciphertexts, some 80 bytes each, checked by table lookup).
-func appendJSONBytes(b []byte, text []byte) []byte {
-	for _, c := range text {
-		if jsonEscaped[c] {
-			return appendJSONString(b, string(text))
-		}
+// appendStringMember appends `"name":"v",` unless v is empty (a field
+// tagged omitempty).
+func appendStringMember(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
 	}
-	b = append(b, '"')
-	b = append(b, text...)
-	return append(b, '"')
+	b = appendJSONString(append(append(append(b, '"'), name...), `":`...), v)
+	return append(b, ',')
+}
+
+// appendIntMember appends `"name":v,` unless v is 0 (omitempty).
+func appendIntMember(b []byte, name string, v int) []byte {
+	if v == 0 {
+		return b
+	}
+	b = strconv.AppendInt(append(append(append(b, '"'), name...), `":`...), int64(v), 10)
+	return append(b, ',')
 }
 
 type encryptResult struct {
 	Ciphertext string `json:"ciphertext,omitempty"`
 	KeyVersion int    `json:"key_version,omitempty"`
 	batchMeta
-	// text is the ciphertext when a batch wrote it into its shared text
-	// buffer (encrypt): a slice of that buffer, never copied to a string
-	// for the HTTP response. It stands for Ciphertext when that is empty.
-	text []byte
-}
-
-// ciphertext is the result's ciphertext, from whichever field holds it.
-func (r *encryptResult) ciphertext() string {
-	if r.Ciphertext == "" && len(r.text) > 0 {
-		return string(r.text)
-	}
-	return r.Ciphertext
 }
 
 func (r *encryptResult) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if len(r.text) > 0 && r.Ciphertext == "" {
-		b = appendJSONBytes(append(b, `"ciphertext":`...), r.text)
-		b = append(b, ',')
-	} else if r.Ciphertext != "" {
-		b = appendJSONString(append(b, `"ciphertext":`...), r.Ciphertext)
-		b = append(b, ',')
-	}
-	if r.KeyVersion != 0 {
-		b = strconv.AppendInt(append(b, `"key_version":`...), int64(r.KeyVersion), 10)
-		b = append(b, ',')
-	}
-	return r.batchMeta.appendJSON(b)
+	b = appendStringMember(append(b, '{'), "ciphertext", r.Ciphertext)
+	return r.batchMeta.appendJSON(appendIntMember(b, "key_version", r.KeyVersion))
 }
 
 func (r *encryptResult) fields() map[string]any {
-	return map[string]any{"ciphertext": r.ciphertext(), "key_version": r.KeyVersion}
+	return map[string]any{"ciphertext": r.Ciphertext, "key_version": r.KeyVersion}
 }
 
 type decryptResult struct {
@@ -162,12 +162,7 @@ type hmacResult struct {
 func (r *hmacResult) fields() map[string]any { return map[string]any{"hmac": r.HMAC} }
 
 func (r *hmacResult) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if r.HMAC != "" {
-		b = appendJSONString(append(b, `"hmac":`...), r.HMAC)
-		b = append(b, ',')
-	}
-	return r.batchMeta.appendJSON(b)
+	return r.batchMeta.appendJSON(appendStringMember(append(b, '{'), "hmac", r.HMAC))
 }
 
 type signResult struct {
@@ -181,16 +176,8 @@ func (r *signResult) fields() map[string]any {
 }
 
 func (r *signResult) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if r.Signature != "" {
-		b = appendJSONString(append(b, `"signature":`...), r.Signature)
-		b = append(b, ',')
-	}
-	if r.KeyVersion != 0 {
-		b = strconv.AppendInt(append(b, `"key_version":`...), int64(r.KeyVersion), 10)
-		b = append(b, ',')
-	}
-	return r.batchMeta.appendJSON(b)
+	b = appendStringMember(append(b, '{'), "signature", r.Signature)
+	return r.batchMeta.appendJSON(appendIntMember(b, "key_version", r.KeyVersion))
 }
 
 type verifyResult struct {

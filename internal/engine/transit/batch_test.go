@@ -124,24 +124,20 @@ func TestBatchRawRandomNonce(t *testing.T) {
 // encoding/json writes for the result structs.
 func TestBatchResultsJSON(t *testing.T) {
 	meta := []batchMeta{{}, {Reference: "r"}, {Error: "bad \"thing\" <&>", Reference: "caf\u00e9\u2028\x01"}, {Error: "internal error", internal: true}}
-	var enc, encWant []encryptResult
+	var enc []encryptResult
 	var dec []decryptResult
 	var hm []hmacResult
 	var sig []signResult
 	var ver []verifyResult
 	for i, m := range meta {
-		enc = append(enc, encryptResult{Ciphertext: []string{"", "vault:v1:abc="}[i%2], KeyVersion: i, batchMeta: m})
-		encWant = append(encWant, enc[len(enc)-1])
-		// A batch's results hold their text as bytes.
-		enc = append(enc, encryptResult{text: []byte([]string{"vault:v2:x/y+z=", "<&>\u00e9"}[i%2]), KeyVersion: i, batchMeta: m})
-		encWant = append(encWant, encryptResult{Ciphertext: enc[len(enc)-1].ciphertext(), KeyVersion: i, batchMeta: m})
+		enc = append(enc, encryptResult{Ciphertext: []string{"", "vault:v1:abc=", "vault:v2:x/y+z=", "<&>\u00e9"}[i%4], KeyVersion: i, batchMeta: m})
 		dec = append(dec, decryptResult{Plaintext: []string{"", "cA=="}[i%2], batchMeta: m})
 		hm = append(hm, hmacResult{HMAC: []string{"", "vault:v1:x"}[i%2], batchMeta: m})
 		sig = append(sig, signResult{Signature: []string{"", "vault:v2:y"}[i%2], KeyVersion: i % 3, batchMeta: m})
 		ver = append(ver, verifyResult{Valid: i%2 == 0, batchMeta: m})
 	}
 	for name, pair := range map[string][2]any{
-		"encrypt": {encWant, resultList[encryptResult, *encryptResult](enc)},
+		"encrypt": {enc, resultList[encryptResult, *encryptResult](enc)},
 		"decrypt": {dec, resultList[decryptResult, *decryptResult](dec)},
 		"hmac":    {hm, resultList[hmacResult, *hmacResult](hm)},
 		"sign":    {sig, resultList[signResult, *signResult](sig)},
@@ -175,6 +171,9 @@ func FuzzAppendJSONString(f *testing.F) {
 		want, _ := json.Marshal(s)
 		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
 			t.Fatalf("%q: %s, want %s", s, got, want)
+		}
+		if got := appendJSONBytes(nil, []byte(s)); !bytes.Equal(got, want) {
+			t.Fatalf("%q as bytes: %s, want %s", s, got, want)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package transit
 import (
 	"context"
 	"slices"
-	"strconv"
 
 	"github.com/tresorhq/tresor/internal/framework"
 	"github.com/tresorhq/tresor/internal/logical"
@@ -97,8 +96,7 @@ func (b *Backend) encryptHandler(ctx context.Context, req *framework.Request) (*
 	return runBatch(batch, single, in.PartialCode, sc.result(p, len(batch)))
 }
 
-// result is runBatch's function for encrypting n items into sc: each
-// item's ciphertext is its own slice of sc.text.
+// result is runBatch's function for encrypting n items into sc.
 func (sc *encryptScratch) result(p *policy, n int) func(batchItem) (encryptResult, error) {
 	return func(it batchItem) (encryptResult, error) {
 		start := len(sc.text)
@@ -108,8 +106,7 @@ func (sc *encryptScratch) result(p *policy, n int) func(batchItem) (encryptResul
 			sc.text = sc.text[:start]
 			return encryptResult{}, err
 		}
-		end := len(sc.text)
-		return encryptResult{KeyVersion: ver, text: sc.text[start:end:end]}, nil
+		return encryptResult{KeyVersion: ver, Ciphertext: string(sc.text[start:])}, nil
 	}
 }
 
@@ -148,11 +145,9 @@ func (sc *encryptScratch) batch(p *policy, items []framework.Object, partialCode
 		if err != nil {
 			var msg string
 			msg, internal = errText(err)
-			out = appendJSONString(append(out[:entry], `{"error":`...), msg)
-			out = append(out, ',')
-		} else if ver != 0 {
-			out = strconv.AppendInt(append(out, `"key_version":`...), int64(ver), 10)
-			out = append(out, ',')
+			out = appendStringMember(append(out[:entry], '{'), "error", msg)
+		} else {
+			out = appendIntMember(out, "key_version", ver)
 		}
 		outcome.add(err == nil, internal)
 		out = append(out, `"reference":`...)
@@ -180,16 +175,6 @@ func (r renderedResults) AppendJSON(b []byte) []byte { return append(b, r...) }
 
 // MarshalJSON implements json.Marshaler.
 func (r renderedResults) MarshalJSON() ([]byte, error) { return r, nil }
-
-// jsonPlain reports whether text is written in JSON as it is.
-func jsonPlain(text []byte) bool {
-	for _, c := range text {
-		if jsonEscaped[c] {
-			return false
-		}
-	}
-	return true
-}
 
 // encryptScratch is the buffers a batch encrypt reuses across its items.
 type encryptScratch struct {
