@@ -431,12 +431,14 @@ func (s *Store) WaitIndex(ctx context.Context, index uint64) error {
 // Elsewhere (a standby, which bounds staleness itself with WaitIndex, or a
 // node not yet unsealed) it does nothing.
 func (s *Store) beforeRead(ctx context.Context) error {
+	return s.readCheck(ctx, s.heldTerm.Load())
+}
+
+// readCheck is beforeRead for a node that holds the HA lock in term held
+// (0: it does not).
+func (s *Store) readCheck(ctx context.Context, held uint64) error {
 	r := s.raft()
-	if r == nil {
-		return nil
-	}
-	held := s.heldTerm.Load()
-	if r.State() != hraft.Leader {
+	if r == nil || r.State() != hraft.Leader {
 		if held != 0 {
 			return ErrNotLeader
 		}
@@ -445,6 +447,9 @@ func (s *Store) beforeRead(ctx context.Context) error {
 	if err := s.verifyLeader(ctx, r); err != nil {
 		return err
 	}
+	// In the term the lock was claimed in, the barrier has applied every
+	// entry of earlier terms, and this leader applies its own before
+	// acknowledging them.
 	if held != 0 && r.CurrentTerm() != held {
 		return ErrNotLeader
 	}
@@ -695,24 +700,17 @@ func (s *Store) OnRestore(fn func()) { s.onRestore.Store(&fn) }
 func (s *Store) OnChange(fn func(keys []string)) { s.fsm.changed.Store(&fn) }
 
 // ReadIndex returns an index that covers every write acknowledged before
-// the call: on the leader, after the read-index round that makes its own
-// reads linearizable, its applied index. A follower that has applied that
+// the call: on the lock holder, after the check that makes its own reads
+// linearizable, its applied index. A follower that has applied that
 // index can answer a read as the leader would have (standby reads).
 // Elsewhere it fails with ErrNotLeader.
 func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
-	r := s.raft()
 	held := s.heldTerm.Load()
-	if r == nil || held == 0 || r.State() != hraft.Leader {
+	if held == 0 {
 		return 0, ErrNotLeader
 	}
-	if err := s.verifyLeader(ctx, r); err != nil {
+	if err := s.readCheck(ctx, held); err != nil {
 		return 0, err
-	}
-	// In the term the lock was claimed in, the barrier has applied every
-	// entry of earlier terms, and this leader applies its own before
-	// acknowledging them.
-	if r.CurrentTerm() != held {
-		return 0, ErrNotLeader
 	}
 	// The index stored with the data, not the published one: a batch's
 	// data is visible to readers (a failed check-and-set among them) a
