@@ -811,10 +811,11 @@ func (h haCore) ResetUnseal() {
 	h.Core.ResetUnseal()
 }
 
-// indexWriter adds X-Vault-Index to the active node's responses: the index
-// of the state this node holds when the response starts, which covers the
-// request's own writes (a write returns after its local apply) and what
-// it read (see encodeIndex for the format).
+// indexWriter adds X-Vault-Index to the answers this node makes itself (as
+// the active node, or a standby's read): the index of the state it holds
+// when the response starts, which covers the request's own writes (a
+// write returns after its local apply) and what it read (see encodeIndex
+// for the format).
 type indexWriter struct {
 	http.ResponseWriter
 	c    *cluster

@@ -63,7 +63,8 @@ func (c *cluster) standbyRead(w http.ResponseWriter, r *http.Request, next http.
 		return false
 	}
 	ctx := core.WithStandbyRead(r.Context())
-	sw := &standbyWriter{w: w, ctx: ctx, c: c, h: http.Header{}}
+	// An answer carries this node's index, as the active node's do.
+	sw := &standbyWriter{w: &indexWriter{ResponseWriter: w, c: c}, ctx: ctx, h: http.Header{}}
 	next.ServeHTTP(sw, r.WithContext(ctx))
 	if core.StandbyReadDeclined(ctx) {
 		return false
@@ -99,7 +100,6 @@ func standbyReadable(r *http.Request) bool {
 type standbyWriter struct {
 	w       http.ResponseWriter
 	ctx     context.Context
-	c       *cluster
 	h       http.Header
 	started bool
 	discard bool
@@ -120,7 +120,6 @@ func (sw *standbyWriter) WriteHeader(code int) {
 	for k, v := range sw.h {
 		dst[k] = v
 	}
-	dst.Set("X-Vault-Index", encodeIndex(sw.c.raft.VisibleIndex()))
 	sw.w.WriteHeader(code)
 }
 
