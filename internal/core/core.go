@@ -298,7 +298,7 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.openStores(ctx); err != nil {
 		return err
 	}
-	if err := c.setupMounts(ctx); err != nil {
+	if err := c.setupMounts(ctx, c.attach); err != nil {
 		return err
 	}
 	c.bg, c.bgCancel = context.WithCancel(context.Background())

@@ -28,8 +28,10 @@ const (
 var reserved = []string{"sys/", "auth/token/", "cubbyhole/", "identity/"}
 
 // setupMounts loads the mount table (creating the default one on first
-// unseal) and builds every backend. Called with state held for writing.
-func (c *Core) setupMounts(ctx context.Context) error {
+// unseal) and builds each mount's backend through attach: c.attach on the
+// active node, attachReplica for a standby's replica. Called with state
+// held for writing.
+func (c *Core) setupMounts(ctx context.Context, attach func(context.Context, *mount.Entry) error) error {
 	entries, err := mount.Load(ctx, c.barrier, mountsKey)
 	if err != nil {
 		return err
@@ -68,7 +70,7 @@ func (c *Core) setupMounts(ctx context.Context) error {
 		if e.StoragePrefix == "" {
 			e.StoragePrefix = storagePrefix(e)
 		}
-		if err := c.attach(ctx, e); err != nil {
+		if err := attach(ctx, e); err != nil {
 			return fmt.Errorf("mount %s (%s): %w", e.Path, e.Type, err)
 		}
 		if err := c.mounts.Add(e); err != nil {

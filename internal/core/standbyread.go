@@ -204,7 +204,7 @@ func (c *Core) openReplica(ctx context.Context) error {
 	if err := c.openStores(ctx); err != nil {
 		return err
 	}
-	if err := c.replicaMounts(ctx); err != nil {
+	if err := c.setupMounts(ctx, c.attachReplica); err != nil {
 		return err
 	}
 	if err := c.openGates(ctx); err != nil {
@@ -218,29 +218,17 @@ func (c *Core) openReplica(ctx context.Context) error {
 	return nil
 }
 
-// replicaMounts loads the mount table and builds the backends of its KV
-// mounts; other mounts stay without a backend, so their requests are
-// forwarded. A KV mount whose backend cannot be built read-only (a version
-// 2 mount still to upgrade, which writes) is left out the same way.
-func (c *Core) replicaMounts(ctx context.Context) error {
-	entries, err := mount.Load(ctx, c.barrier, mountsKey)
-	if err != nil {
-		return err
+// attachReplica builds the backend of a KV mount for the replica; other
+// mounts stay without a backend, so their requests are forwarded, and so
+// does a KV mount whose backend cannot be built read-only (a version 2
+// mount still to upgrade, which writes).
+func (c *Core) attachReplica(ctx context.Context, e *mount.Entry) error {
+	if e.Type != "kv" {
+		return nil
 	}
-	c.mounts = new(mount.Table)
-	for _, e := range entries {
-		if e.StoragePrefix == "" {
-			e.StoragePrefix = storagePrefix(e)
-		}
-		if e.Type == "kv" {
-			if err := c.attach(ctx, e); err != nil {
-				c.logger.Debug("standby reads: mount served by the active node only", "path", e.Path, "error", err)
-				e.Backend, e.Special = nil, nil
-			}
-		}
-		if err := c.mounts.Add(e); err != nil {
-			return err
-		}
+	if err := c.attach(ctx, e); err != nil {
+		c.logger.Debug("standby reads: mount served by the active node only", "path", e.Path, "error", err)
+		e.Backend, e.Special = nil, nil
 	}
 	return nil
 }
