@@ -79,7 +79,7 @@ func TestDevstackFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := sec.Data
-	for _, k := range []string{"certificate", "issuing_ca", "ca_chain", "private_key", "private_key_type", "serial_number", "expiration"} {
+	for _, k := range []string{"certificate", "issuing_ca", "ca_chain", "private_key", "private_key_type", "serial_number", "not_before", "expiration"} {
 		if d[k] == nil {
 			t.Errorf("issue response lacks %s", k)
 		}
@@ -93,6 +93,10 @@ func TestDevstackFlow(t *testing.T) {
 	}
 	if got := time.Until(leaf.NotAfter); got < 23*time.Hour || got > 25*time.Hour {
 		t.Errorf("leaf lifetime %v", got)
+	}
+	// OpenBao's issue answer carries the validity start beside the end.
+	if nb, exp := mustInt(t, d["not_before"]), mustInt(t, d["expiration"]); nb != leaf.NotBefore.Unix() || exp != leaf.NotAfter.Unix() {
+		t.Errorf("not_before %d, expiration %d; certificate %v to %v", nb, exp, leaf.NotBefore, leaf.NotAfter)
 	}
 
 	// cert/ca as the reference-api policy reads it, and the raw endpoints.

@@ -276,6 +276,7 @@ func storageSerialOf(n *big.Int) string { return serialWith(n, '-') }
 func certData(cert *x509.Certificate, der []byte, is *issuer, key crypto.Signer, in *subjectIn) (map[string]any, error) {
 	d := map[string]any{
 		"serial_number": serialText(cert.SerialNumber),
+		"not_before":    cert.NotBefore.Unix(),
 		"expiration":    cert.NotAfter.Unix(),
 	}
 	format := in.Format
