@@ -18,7 +18,7 @@
 // privileges, drop it); a failed revocation is retried by the lease
 // manager with backoff.
 //
-// Plugins: postgresql-database-plugin (pgx) and the mysql family
+// Plugins: postgresql-database-plugin (internal/pgsql, on pgx's pgconn) and the mysql family
 // (mysql-database-plugin, mysql-aurora-database-plugin,
 // mysql-rds-database-plugin, mysql-legacy-database-plugin; go-sql-driver).
 // One connection pool per configured connection, opened on first use and

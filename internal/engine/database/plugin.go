@@ -12,14 +12,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"   // the "mysql" database/sql driver
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/go-sql-driver/mysql" // the "mysql" database/sql driver
+
+	"github.com/tresorhq/tresor/internal/pgsql"
 )
 
 // dialect is what differs between the database plugins: the driver, how
 // the connection URL takes the credentials, the username limits and the
 // statements run when a role gives none.
 type dialect struct {
+	// driver is the database/sql driver's name, "postgres" for pgsql's
+	// connector.
 	driver string
 	// maxUsername is the longest user name the database accepts.
 	maxUsername int
@@ -37,7 +40,7 @@ type dialect struct {
 // dialects maps each supported plugin_name to its dialect.
 var dialects = map[string]*dialect{
 	"postgresql-database-plugin": {
-		driver: "pgx", maxUsername: 63, expiration: "2006-01-02 15:04:05-0700",
+		driver: "postgres", maxUsername: 63, expiration: "2006-01-02 15:04:05-0700",
 		usernameTemplate: `{{ printf "v-%s-%s-%s-%s" (.DisplayName | truncate 8) (.RoleName | truncate 8) (random 20) (unix_time) | truncate 63 }}`,
 		revoke:           pgRevoke,
 		renew:            []string{`ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}'`},
@@ -84,9 +87,18 @@ func open(c *connConfig) (*sql.DB, *dialect, error) {
 	if d == nil {
 		return nil, nil, fmt.Errorf("unknown plugin %q", c.PluginName)
 	}
-	db, err := sql.Open(d.driver, dsn(c.ConnectionURL, c.Username, c.Password))
-	if err != nil {
-		return nil, nil, err
+	var db *sql.DB
+	if d.driver == "postgres" {
+		cfg, err := pgsql.ParseConfig(dsn(c.ConnectionURL, c.Username, c.Password))
+		if err != nil {
+			return nil, nil, fmt.Errorf("connection_url %w", err)
+		}
+		db = pgsql.OpenDB(cfg)
+	} else {
+		var err error
+		if db, err = sql.Open(d.driver, dsn(c.ConnectionURL, c.Username, c.Password)); err != nil {
+			return nil, nil, err
+		}
 	}
 	maxOpen := c.MaxOpenConnections
 	if maxOpen <= 0 {

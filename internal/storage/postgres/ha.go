@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tresorhq/tresor/internal/pgsql"
 
 	"github.com/tresorhq/tresor/internal/storage"
 )
@@ -65,7 +65,7 @@ type haQueries struct {
 }
 
 func newHAQueries(table string) haQueries {
-	t := pgx.Identifier{table}.Sanitize()
+	t := pgsql.QuoteIdent(table)
 	return haQueries{
 		// Take the row if it is free, expired, or already ours.
 		acquire: `INSERT INTO ` + t + ` AS l (ha_key, ha_identity, ha_value, valid_until)
@@ -90,18 +90,18 @@ func (s *Store) ensureHATable(ctx context.Context, table string) error {
 	if table == DefaultHATable {
 		pkey = "ha_key"
 	}
-	create := `CREATE TABLE IF NOT EXISTS ` + pgx.Identifier{table}.Sanitize() + ` (
+	create := `CREATE TABLE IF NOT EXISTS ` + pgsql.QuoteIdent(table) + ` (
 		ha_key      TEXT COLLATE "C" NOT NULL,
 		ha_identity TEXT COLLATE "C" NOT NULL,
 		ha_value    TEXT COLLATE "C",
 		valid_until TIMESTAMP WITH TIME ZONE NOT NULL,
-		CONSTRAINT ` + pgx.Identifier{pkey}.Sanitize() + ` PRIMARY KEY (ha_key)
+		CONSTRAINT ` + pgsql.QuoteIdent(pkey) + ` PRIMARY KEY (ha_key)
 	)`
 	if _, err := s.pool.Exec(ctx, create); err != nil {
 		if exists, _ := s.tableExists(ctx, table); exists {
 			return nil
 		}
-		return fmt.Errorf("storage/postgres: create table %s: %w", pgx.Identifier{table}.Sanitize(), err)
+		return fmt.Errorf("storage/postgres: create table %s: %w", pgsql.QuoteIdent(table), err)
 	}
 	return nil
 }
@@ -289,16 +289,14 @@ func (l *Lock) Unlock(ctx context.Context) error {
 
 // Value implements storage.Lock.
 func (l *Lock) Value(ctx context.Context) (bool, string, error) {
-	var v *string
-	err := l.s.haPool.QueryRow(ctx, l.q.value, l.key).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, "", nil
-	}
+	var held bool
+	var v string
+	_, err := l.s.haPool.Query(ctx, l.q.value, []any{l.key}, func(row [][]byte) error {
+		held, v = true, string(row[0]) // a NULL value reads as ""
+		return nil
+	})
 	if err != nil {
 		return false, "", fmt.Errorf("storage/postgres: read lock: %w", err)
 	}
-	if v == nil {
-		return true, "", nil
-	}
-	return true, *v, nil
+	return held, v, nil
 }

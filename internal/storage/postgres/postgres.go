@@ -53,13 +53,11 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/tresorhq/tresor/internal/storage"
 
 	"github.com/tresorhq/tresor/internal/parse"
+	"github.com/tresorhq/tresor/internal/pgsql"
+	"github.com/tresorhq/tresor/internal/storage"
 )
 
 // ErrConfig is returned by Open when the storage stanza is unusable: no
@@ -94,13 +92,13 @@ type Options struct {
 // Store is a storage.Store backed by one PostgreSQL table. It is safe for
 // concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool *pgsql.Pool
 	q    queries
 	// ha is the lock table's SQL, nil unless ha_enabled.
 	ha *haQueries
 	// haPool serves the lock's queries on connections of its own, so a
 	// pool saturated with data queries cannot delay a renewal.
-	haPool  *pgxpool.Pool
+	haPool  *pgsql.Pool
 	haTimes haTimes
 	// cache is the read cache, nil when turned off. Under HA it answers
 	// reads only while this node holds the lock (cacheOn): other nodes
@@ -155,15 +153,14 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 		table = DefaultTable
 	}
 
-	pc, err := pgxpool.ParseConfig(url)
+	pc, err := pgsql.ParseConfig(url)
 	if err != nil {
-		// pgx redacts passwords only on a best-effort basis and its
-		// wrapped error may quote the raw URL, so none of it is shown.
+		// The parser's own error may quote the raw URL, so none of it
+		// is shown.
 		return nil, fmt.Errorf("%w: connection_url cannot be parsed as a PostgreSQL URL or DSN", ErrConfig)
 	}
-	pc.MaxConns = int32(min(maxParallel, 1<<30))
-	pw := pc.ConnConfig.Password
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	pw := pc.Password
+	pool, err := pgsql.NewPool(pc, maxParallel)
 	if err != nil {
 		return nil, redact(fmt.Errorf("storage/postgres: open pool: %w", err), pw)
 	}
@@ -184,9 +181,7 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 			return nil, redact(err, pw)
 		}
 		q := newHAQueries(haTable)
-		hc := pc.Copy()
-		hc.MaxConns = haPoolConns
-		hp, err := pgxpool.NewWithConfig(ctx, hc)
+		hp, err := pgsql.NewPool(pc, haPoolConns)
 		if err != nil {
 			pool.Close()
 			return nil, redact(fmt.Errorf("storage/postgres: open lock pool: %w", err), pw)
@@ -266,9 +261,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return s.q.delete(ctx, s.pool, key)
 }
 
-// querier is what both the pool and a transaction offer.
+// querier is what both the pool and a transaction's connection offer.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args []any, row func([][]byte) error) (pgconn.CommandTag, error)
 }

@@ -222,8 +222,8 @@ func testConfig(t *testing.T, srv *pgtest.Server) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if mp := tc.conf["max_parallel"]; mp != "" && fmt.Sprint(s.pool.Config().MaxConns) != mp {
-				t.Errorf("pool MaxConns = %d, want %s", s.pool.Config().MaxConns, mp)
+			if mp := tc.conf["max_parallel"]; mp != "" && fmt.Sprint(s.pool.MaxConns()) != mp {
+				t.Errorf("pool MaxConns = %d, want %s", s.pool.MaxConns(), mp)
 			}
 			if err := s.Put(t.Context(), &storage.Entry{Key: "k", Value: []byte("v")}); err != nil {
 				t.Fatal(err)

@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/tresorhq/tresor/internal/pgsql"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -19,7 +17,7 @@ type queries struct {
 }
 
 func newQueries(table string) queries {
-	t := pgx.Identifier{table}.Sanitize()
+	t := pgsql.QuoteIdent(table)
 	return queries{
 		getSQL: `SELECT value FROM ` + t + ` WHERE path = $1 AND key = $2`,
 		putSQL: `INSERT INTO ` + t + ` (parent_path, path, key, value) VALUES ($1, $2, $3, $4)
@@ -38,16 +36,16 @@ func newQueries(table string) queries {
 
 func (q queries) get(ctx context.Context, db querier, key string) (*storage.Entry, error) {
 	r := splitKey(key)
-	var value []byte
-	err := db.QueryRow(ctx, q.getSQL, r.path, r.name).Scan(&value)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, storage.ErrNotFound
-	}
+	var value []byte // non-nil once found; a NULL value reads as empty
+	_, err := db.Query(ctx, q.getSQL, []any{r.path, r.name}, func(row [][]byte) error {
+		value = append([]byte{}, row[0]...)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("storage/postgres: get %q: %w", key, err)
 	}
 	if value == nil {
-		value = []byte{}
+		return nil, storage.ErrNotFound
 	}
 	return &storage.Entry{Key: key, Value: value}, nil
 }
@@ -98,9 +96,10 @@ func (q queries) list(ctx context.Context, db querier, prefix string) ([]string,
 
 // collect runs a query returning one text column.
 func collect(ctx context.Context, db querier, sql string, args ...any) ([]string, error) {
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	var out []string
+	_, err := db.Query(ctx, sql, args, func(row [][]byte) error {
+		out = append(out, string(row[0]))
+		return nil
+	})
+	return out, err
 }

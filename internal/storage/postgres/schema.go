@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tresorhq/tresor/internal/pgsql"
 )
 
 // ensureTable creates table with Vault's documented schema unless a
@@ -25,20 +25,20 @@ func (s *Store) ensureTable(ctx context.Context, table string) error {
 	if table != DefaultTable {
 		pkey, idx = table+"_pkey", table+"_parent_path_idx"
 	}
-	t := pgx.Identifier{table}.Sanitize()
+	t := pgsql.QuoteIdent(table)
 	create := `CREATE TABLE IF NOT EXISTS ` + t + ` (
 		parent_path TEXT COLLATE "C" NOT NULL,
 		path        TEXT COLLATE "C",
 		key         TEXT COLLATE "C",
 		value       BYTEA,
-		CONSTRAINT ` + pgx.Identifier{pkey}.Sanitize() + ` PRIMARY KEY (path, key)
+		CONSTRAINT ` + pgsql.QuoteIdent(pkey) + ` PRIMARY KEY (path, key)
 	)`
-	index := `CREATE INDEX IF NOT EXISTS ` + pgx.Identifier{idx}.Sanitize() + ` ON ` + t + ` (parent_path)`
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, create); err != nil {
+	index := `CREATE INDEX IF NOT EXISTS ` + pgsql.QuoteIdent(idx) + ` ON ` + t + ` (parent_path)`
+	err = s.pool.Tx(ctx, "BEGIN", func(c *pgsql.Conn) error {
+		if _, err := c.ExecSimple(ctx, create); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, index)
+		_, err := c.ExecSimple(ctx, index)
 		return err
 	})
 	if err != nil {
@@ -55,7 +55,10 @@ func (s *Store) ensureTable(ctx context.Context, table string) error {
 // It is also Open's first round trip, so connection failures surface here.
 func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
 	var exists bool
-	err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, pgx.Identifier{table}.Sanitize()).Scan(&exists)
+	_, err := s.pool.Query(ctx, `SELECT to_regclass($1) IS NOT NULL`, []any{pgsql.QuoteIdent(table)}, func(row [][]byte) error {
+		exists = string(row[0]) == "t"
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("storage/postgres: connect and look up table %q: %w", table, err)
 	}

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tresorhq/tresor/internal/pgsql"
 	"github.com/tresorhq/tresor/internal/storage"
 )
 
@@ -54,19 +54,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 
 // attempt runs fn once in its own transaction and commits it.
 func (s *Store) attempt(ctx context.Context, fn func(tx storage.Tx) error, w *written) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
-	if err != nil {
-		return fmt.Errorf("storage/postgres: begin: %w", err)
+	err := s.pool.Tx(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE", func(c *pgsql.Conn) error {
+		return fn(&tx{q: s.q, c: c, w: w})
+	})
+	if errors.As(err, new(*pgsql.TxError)) {
+		return fmt.Errorf("storage/postgres: %w", err)
 	}
-	// Rollback after a successful Commit is a no-op.
-	defer ptx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(&tx{q: s.q, tx: ptx, w: w}); err != nil {
-		return err
-	}
-	if err := ptx.Commit(ctx); err != nil {
-		return fmt.Errorf("storage/postgres: commit: %w", err)
-	}
-	return nil
+	return err
 }
 
 // retryable reports whether err means the transaction lost a race and
@@ -117,27 +111,27 @@ func (w *written) add(key string) {
 // tx is the storage.Tx handed to fn. Its reads bypass the read cache: they
 // must see the transaction's snapshot and its own writes.
 type tx struct {
-	q  queries
-	tx pgx.Tx
-	w  *written // nil without a cache
+	q queries
+	c *pgsql.Conn
+	w *written // nil without a cache
 }
 
 func (t *tx) Get(ctx context.Context, key string) (*storage.Entry, error) {
-	return t.q.get(ctx, t.tx, key)
+	return t.q.get(ctx, t.c, key)
 }
 
 func (t *tx) List(ctx context.Context, prefix string) ([]string, error) {
-	return t.q.list(ctx, t.tx, prefix)
+	return t.q.list(ctx, t.c, prefix)
 }
 
 func (t *tx) Put(ctx context.Context, e *storage.Entry) error {
 	t.w.add(e.Key)
-	return t.q.put(ctx, t.tx, e)
+	return t.q.put(ctx, t.c, e)
 }
 
 func (t *tx) Delete(ctx context.Context, key string) error {
 	t.w.add(key)
-	return t.q.delete(ctx, t.tx, key)
+	return t.q.delete(ctx, t.c, key)
 }
 
 var _ storage.Viewer = (*Store)(nil)
@@ -146,13 +140,11 @@ var _ storage.Viewer = (*Store)(nil)
 // transaction: one snapshot for all of fn's reads, which never fails with a
 // serialization error and blocks no writer. Its reads bypass the cache.
 func (s *Store) View(ctx context.Context, fn func(r storage.Reader) error) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return fmt.Errorf("storage/postgres: begin: %w", err)
+	err := s.pool.Tx(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", func(c *pgsql.Conn) error {
+		return fn(&tx{q: s.q, c: c})
+	})
+	if errors.As(err, new(*pgsql.TxError)) {
+		return fmt.Errorf("storage/postgres: %w", err)
 	}
-	defer ptx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(&tx{q: s.q, tx: ptx}); err != nil {
-		return err
-	}
-	return ptx.Commit(ctx)
+	return err
 }
