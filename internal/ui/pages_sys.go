@@ -144,7 +144,11 @@ func (c *rc) loginPage() error {
 		c.render(http.StatusBadRequest, "login", "Sign in", p)
 		return nil
 	}
-	cl, err := c.u.base.Clone()
+	base, err := c.u.base()
+	if err != nil {
+		return err
+	}
+	cl, err := base.Clone()
 	if err != nil {
 		return err
 	}

@@ -41,9 +41,12 @@ type Options struct {
 
 // UI is the web UI's HTTP handler, to be mounted at /ui/.
 type UI struct {
-	api      http.Handler
-	base     *api.Client
-	baseErr  error
+	api http.Handler
+	// base is the API client every session's client is cloned from, made
+	// at the first request that needs one: the Vault client's default
+	// configuration (transport, HTTP/2, environment) is not start-up's
+	// business.
+	base     func() (*api.Client, error)
 	logger   *slog.Logger
 	sessions *sessions
 	mux      *http.ServeMux
@@ -61,11 +64,15 @@ func New(apiHandler http.Handler, opts Options) *UI {
 		HttpClient: &http.Client{Transport: handlerTransport{apiHandler}, Timeout: 60 * time.Second},
 		MaxRetries: 0,
 	}
-	u.base, u.baseErr = api.NewClient(cfg)
-	if u.base != nil {
-		u.base.ClearToken()
-		u.base.ClearNamespace()
-	}
+	u.base = sync.OnceValues(func() (*api.Client, error) {
+		c, err := api.NewClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		c.ClearToken()
+		c.ClearNamespace()
+		return c, nil
+	})
 	u.routes()
 	return u
 }
@@ -192,12 +199,13 @@ func (u *UI) handle(kind int, fn func(*rc) error) http.Handler {
 				return
 			}
 		}
-		if u.baseErr != nil {
-			u.logger.Error("ui: API client", "error", u.baseErr)
+		base, err := u.base()
+		if err != nil {
+			u.logger.Error("ui: API client", "error", err)
 			c.render(http.StatusInternalServerError, "error", "Unavailable", errorPage{Messages: []string{"The UI could not create its API client; see the server log."}})
 			return
 		}
-		cl, err := u.base.Clone()
+		cl, err := base.Clone()
 		if err != nil {
 			c.fail(err)
 			return
