@@ -9,6 +9,15 @@
 // (an eighth of it), while Tresor passes PostgreSQL only text, integers
 // and byte strings. Everything on the wire is still pgx's.
 //
+// Statements are prepared once per connection and cached under a name, as
+// pgx's default mode does. A connection URL that asks pgx not to
+// (default_query_exec_mode other than cache_statement, or
+// statement_cache_capacity=0, as behind PgBouncer's transaction pooling)
+// gets unnamed statements instead: each execution is one self-contained
+// Parse, Bind and Execute. pgx's and pgxpool's other URL keys are accepted
+// and never sent to the server as settings; pool_max_conn_lifetime and
+// pool_max_conn_idle_time are honoured (default one hour and 30 minutes).
+//
 // Arguments are encoded by the type the server inferred for each
 // parameter when the statement was prepared: a bytea parameter takes
 // []byte or string in binary form (the raw bytes), every other parameter
@@ -50,12 +59,69 @@ const idlePing = time.Second
 // transaction back instead (a statement in it had failed).
 var ErrTxRolledBack = errors.New("pgsql: transaction was rolled back")
 
+// Config is a parsed connection string.
+type Config struct {
+	pg *pgconn.Config
+	// named is whether statements are prepared under a name and cached.
+	named bool
+	// maxLifetime and maxIdle retire pooled connections, as pgxpool does.
+	maxLifetime, maxIdle time.Duration
+}
+
+// Password is the connection string's password, for redacting errors.
+func (c *Config) Password() string { return c.pg.Password }
+
 // ParseConfig parses a PostgreSQL URL or key=value DSN. Its error never
 // quotes connString, which usually carries a password.
-func ParseConfig(connString string) (*pgconn.Config, error) {
-	cfg, err := pgconn.ParseConfig(connString)
+func ParseConfig(connString string) (*Config, error) {
+	pc, err := pgconn.ParseConfig(connString)
 	if err != nil {
 		return nil, errors.New("cannot be parsed as a PostgreSQL URL or DSN")
+	}
+	cfg := &Config{pg: pc, named: true, maxLifetime: time.Hour, maxIdle: 30 * time.Minute}
+	// Keys that pgx and pgxpool take out of the string before pgconn
+	// would send them to the server as run-time settings.
+	rp := pc.RuntimeParams
+	take := func(key string) (string, bool) {
+		v, ok := rp[key]
+		delete(rp, key)
+		return v, ok
+	}
+	if v, ok := take("default_query_exec_mode"); ok {
+		switch v {
+		case "cache_statement":
+		case "cache_describe", "describe_exec", "exec", "simple_protocol":
+			cfg.named = false
+		default:
+			return nil, fmt.Errorf("default_query_exec_mode %q is not one of cache_statement, cache_describe, describe_exec, exec, simple_protocol", v)
+		}
+	}
+	if v, ok := take("statement_cache_capacity"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("statement_cache_capacity %q is not a non-negative integer", v)
+		}
+		if n == 0 {
+			cfg.named = false
+		}
+	}
+	for _, d := range []struct {
+		key string
+		to  *time.Duration
+	}{{"pool_max_conn_lifetime", &cfg.maxLifetime}, {"pool_max_conn_idle_time", &cfg.maxIdle}} {
+		if v, ok := take(d.key); ok {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < 0 {
+				return nil, fmt.Errorf("%s %q is not a duration", d.key, v)
+			}
+			*d.to = t
+		}
+	}
+	// Accepted as pgx does, and left to Tresor's own settings
+	// (max_parallel, max_open_connections).
+	for _, key := range []string{"description_cache_capacity", "pool_max_conns", "pool_min_conns",
+		"pool_min_idle_conns", "pool_health_check_period", "pool_max_conn_lifetime_jitter"} {
+		take(key)
 	}
 	return cfg, nil
 }
@@ -64,23 +130,28 @@ func ParseConfig(connString string) (*pgconn.Config, error) {
 // for concurrent use; the pool hands each to one caller at a time.
 type Conn struct {
 	pg    *pgconn.PgConn
-	stmts map[string]*stmt
-	next  int // for statement names
+	named bool // prepare under cached names (Config.named)
+	// pooled is set once the connection has been back in its pool:
+	// Acquire checks only such connections for age, never a new one.
+	pooled bool
+	stmts  map[string]*stmt
+	next   int // for statement names
 }
 
-// stmt is a prepared statement with the result formats it is read in.
+// stmt is a prepared statement (or, unnamed, only its description) with
+// the result formats it is read in.
 type stmt struct {
 	desc    *pgconn.StatementDescription
 	formats []int16
 }
 
 // Connect opens a single connection.
-func Connect(ctx context.Context, cfg *pgconn.Config) (*Conn, error) {
-	pg, err := pgconn.ConnectConfig(ctx, cfg)
+func Connect(ctx context.Context, cfg *Config) (*Conn, error) {
+	pg, err := pgconn.ConnectConfig(ctx, cfg.pg)
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{pg: pg, stmts: make(map[string]*stmt)}, nil
+	return &Conn{pg: pg, named: cfg.named, stmts: make(map[string]*stmt)}, nil
 }
 
 // Close closes the connection.
@@ -98,7 +169,7 @@ func (c *Conn) prepare(ctx context.Context, sql string) (*stmt, error) {
 		return s, nil
 	}
 	name := ""
-	if len(c.stmts) < maxCached {
+	if c.named && len(c.stmts) < maxCached {
 		c.next++
 		name = "tresor_" + strconv.Itoa(c.next)
 	}
@@ -112,8 +183,8 @@ func (c *Conn) prepare(ctx context.Context, sql string) (*stmt, error) {
 			s.formats[i] = 1
 		}
 	}
-	if name != "" {
-		c.stmts[sql] = s
+	if len(c.stmts) < maxCached {
+		c.stmts[sql] = s // unnamed: the description alone, which spares a round trip
 	}
 	return s, nil
 }
@@ -137,7 +208,12 @@ func (c *Conn) Query(ctx context.Context, sql string, args []any, row func([][]b
 			return pgconn.CommandTag{}, fmt.Errorf("pgsql: argument %d: %w", i+1, err)
 		}
 	}
-	rr := c.pg.ExecStatement(ctx, s.desc, values, formats, s.formats)
+	var rr *pgconn.ResultReader
+	if s.desc.Name != "" {
+		rr = c.pg.ExecStatement(ctx, s.desc, values, formats, s.formats)
+	} else {
+		rr = c.pg.ExecParams(ctx, sql, values, s.desc.ParamOIDs, formats, s.formats)
+	}
 	var rowErr error
 	for rr.NextRow() {
 		if row != nil && rowErr == nil {
@@ -145,10 +221,24 @@ func (c *Conn) Query(ctx context.Context, sql string, args []any, row func([][]b
 		}
 	}
 	tag, err := rr.Close()
+	if stale(err) {
+		// The table changed under the cached statement, or the statement
+		// is gone from the server (DEALLOCATE, DISCARD): prepare it again
+		// next time. A named one left behind dies with the connection.
+		delete(c.stmts, sql)
+	}
 	if err == nil {
 		err = rowErr
 	}
 	return tag, err
+}
+
+// stale reports whether err means a cached statement no longer fits the
+// server: "cached plan must not change result type" (0A000) or an unknown
+// prepared statement (26000).
+func stale(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "0A000" || pgErr.Code == "26000")
 }
 
 // Exec runs sql with args, ignoring any rows.
@@ -244,7 +334,7 @@ func encode(arg any, oid uint32) ([]byte, int16, error) {
 		return nil, 0, nil
 	case []byte:
 		if v == nil {
-			v = []byte{} // a nil slice is an empty value, not NULL
+			return nil, 0, nil // NULL, as pgx sends a nil slice
 		}
 		if oid == byteaOID {
 			return v, 1, nil
@@ -277,12 +367,13 @@ func encode(arg any, oid uint32) ([]byte, int16, error) {
 // Pool is a bounded pool of connections to one database. It is safe for
 // concurrent use.
 type Pool struct {
-	p *puddle.Pool[*Conn]
+	p   *puddle.Pool[*Conn]
+	cfg *Config
 }
 
 // NewPool returns a pool of at most maxConns connections to cfg's
 // database; it connects lazily.
-func NewPool(cfg *pgconn.Config, maxConns int) (*Pool, error) {
+func NewPool(cfg *Config, maxConns int) (*Pool, error) {
 	p, err := puddle.NewPool(&puddle.Config[*Conn]{
 		Constructor: func(ctx context.Context) (*Conn, error) { return Connect(ctx, cfg) },
 		Destructor: func(c *Conn) {
@@ -295,7 +386,7 @@ func NewPool(cfg *pgconn.Config, maxConns int) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pool{p: p}, nil
+	return &Pool{p: p, cfg: cfg}, nil
 }
 
 // Close closes every connection; it waits for those in use.
@@ -313,11 +404,11 @@ func (p *Pool) Acquire(ctx context.Context) (c *Conn, release func(), err error)
 			return nil, nil, err
 		}
 		c := res.Value()
-		if c.pg.IsClosed() {
+		if c.pg.IsClosed() || c.pooled && p.retired(res) {
 			res.Destroy()
 			continue
 		}
-		if res.IdleDuration() > idlePing {
+		if c.pooled && res.IdleDuration() > idlePing {
 			if err := c.pg.Ping(ctx); err != nil {
 				res.Destroy()
 				if ctx.Err() != nil {
@@ -327,13 +418,22 @@ func (p *Pool) Acquire(ctx context.Context) (c *Conn, release func(), err error)
 			}
 		}
 		return c, func() {
-			if c.reusable() {
+			if c.reusable() && !p.retired(res) {
+				c.pooled = true
 				res.Release()
 			} else {
 				res.Destroy()
 			}
 		}, nil
 	}
+}
+
+// retired reports whether a pooled connection has lived or idled past
+// the configured bounds (zero: no bound), so that connections move to a
+// new server after a DNS or host failover, as pgxpool's do.
+func (p *Pool) retired(res *puddle.Resource[*Conn]) bool {
+	return p.cfg.maxLifetime > 0 && time.Since(res.CreationTime()) > p.cfg.maxLifetime ||
+		p.cfg.maxIdle > 0 && res.IdleDuration() > p.cfg.maxIdle
 }
 
 // Query runs Conn.Query on a pooled connection.

@@ -26,7 +26,8 @@ func TestEncode(t *testing.T) {
 	}{
 		{"null", nil, 25, nil, 0},
 		{"bytes as bytea are raw", []byte{0, 1, 0xff}, byteaOID, []byte{0, 1, 0xff}, 1},
-		{"nil bytes are empty, not NULL", []byte(nil), byteaOID, []byte{}, 1},
+		{"nil bytes are NULL, as in pgx", []byte(nil), byteaOID, nil, 0},
+		{"empty bytes are empty, not NULL", []byte{}, byteaOID, []byte{}, 1},
 		{"string as bytea is raw", "a\x00b", byteaOID, []byte("a\x00b"), 1},
 		{"string as text", "héllo", 25, []byte("héllo"), 0},
 		{"bytes as text", []byte("abc"), 25, []byte("abc"), 0},
@@ -219,7 +220,103 @@ func TestPostgres(t *testing.T) {
 		}
 	})
 
+	t.Run("StaleStatementIsPreparedAgain", func(t *testing.T) {
+		c, err := Connect(ctx, cfg) // a connection of its own: an empty cache
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(context.Background())
+		if _, err := c.ExecSimple(ctx, `CREATE TABLE st (a int); INSERT INTO st VALUES (1)`); err != nil {
+			t.Fatal(err)
+		}
+		cols := func() (int, error) {
+			n := 0
+			_, err := c.Query(ctx, `SELECT * FROM st WHERE a = $1`, []any{1}, func(row [][]byte) error { n = len(row); return nil })
+			return n, err
+		}
+		if n, err := cols(); err != nil || n != 1 {
+			t.Fatalf("before: %d columns, %v", n, err)
+		}
+		if _, err := c.ExecSimple(ctx, `ALTER TABLE st ADD COLUMN b int`); err != nil {
+			t.Fatal(err)
+		}
+		// PostgreSQL refuses the cached plan once; the next call prepares
+		// the statement again and sees the new column.
+		if _, err := cols(); !stale(err) {
+			t.Fatalf("after ALTER: %v, want a stale-statement error", err)
+		}
+		if n, err := cols(); err != nil || n != 2 {
+			t.Fatalf("prepared again: %d columns, %v", n, err)
+		}
+		if _, err := c.ExecSimple(ctx, `DEALLOCATE ALL`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cols(); !stale(err) {
+			t.Fatalf("after DEALLOCATE ALL: %v, want a stale-statement error", err)
+		}
+		if n, err := cols(); err != nil || n != 2 {
+			t.Fatalf("prepared again: %d columns, %v", n, err)
+		}
+	})
+
+	t.Run("UnnamedStatements", func(t *testing.T) {
+		// PgBouncer's transaction pooling needs every execution to stand
+		// alone: pgx's URL keys for that must be honoured, and not be
+		// sent to PostgreSQL as settings (which it would refuse).
+		ucfg, err := ParseConfig(withQuery(srv.URL, "default_query_exec_mode=simple_protocol&pool_max_conns=2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, err := NewPool(ucfg, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer up.Close()
+		for i := range 3 {
+			var got, named string
+			if _, err := up.Query(ctx, `SELECT $1::bytea, (SELECT count(*) FROM pg_prepared_statements)`, []any{[]byte{byte(i), 0}}, func(row [][]byte) error {
+				got, named = fmt.Sprintf("%x", row[0]), string(row[1])
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if got != fmt.Sprintf("%02x00", i) || named != "0" {
+				t.Errorf("round %d: value %s, %s named statements on the server", i, got, named)
+			}
+		}
+	})
+
+	t.Run("RetiredConnectionsAreReplaced", func(t *testing.T) {
+		rcfg, err := ParseConfig(withQuery(srv.URL, "pool_max_conn_lifetime=1ms"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp, err := NewPool(rcfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rp.Close()
+		pid := func() string {
+			var p string
+			if _, err := rp.Query(ctx, `SELECT pg_backend_pid()::text`, nil, func(row [][]byte) error { p = string(row[0]); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		first := pid()
+		time.Sleep(5 * time.Millisecond)
+		if second := pid(); second == first {
+			t.Errorf("the same backend %s served after the connection's lifetime", first)
+		}
+	})
+
 	t.Run("DatabaseSQL", func(t *testing.T) { testDatabaseSQL(t, cfg) })
+	// Opened now, used again after the restart below.
+	db := OpenDB(cfg)
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `SELECT 1`); err != nil {
+		t.Fatal(err)
+	}
 
 	// Last: the server restarts under the pool, whose idle connections
 	// are then dead. After the idle check's delay they are replaced
@@ -232,11 +329,26 @@ func TestPostgres(t *testing.T) {
 			if _, err := pool.Exec(ctx, `SELECT 1`); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := db.ExecContext(ctx, `SELECT 1`); err != nil {
+				t.Fatalf("database/sql: %v", err)
+			}
+			var n int
+			if err := db.QueryRowContext(ctx, `SELECT $1::int`, 7).Scan(&n); err != nil || n != 7 {
+				t.Fatalf("database/sql query: %d %v", n, err)
+			}
 		}
 	})
 }
 
-func testDatabaseSQL(t *testing.T, cfg *pgconn.Config) {
+// withQuery adds query parameters to a URL that may already have some.
+func withQuery(url, q string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + q
+	}
+	return url + "?" + q
+}
+
+func testDatabaseSQL(t *testing.T, cfg *Config) {
 	ctx := t.Context()
 	db := OpenDB(cfg)
 	defer db.Close()
@@ -306,6 +418,51 @@ func testDatabaseSQL(t *testing.T, cfg *pgconn.Config) {
 	}
 	if _, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelLinearizable}); err == nil {
 		t.Error("an unsupported isolation level began")
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	base := "postgres://u:s3cret-pw@127.0.0.1:5432/db?sslmode=disable"
+	cases := []struct {
+		query          string
+		named          bool
+		lifetime, idle time.Duration
+		wantErr        string
+	}{
+		{"", true, time.Hour, 30 * time.Minute, ""},
+		{"&default_query_exec_mode=cache_statement", true, time.Hour, 30 * time.Minute, ""},
+		{"&default_query_exec_mode=simple_protocol", false, time.Hour, 30 * time.Minute, ""},
+		{"&default_query_exec_mode=exec", false, time.Hour, 30 * time.Minute, ""},
+		{"&default_query_exec_mode=cache_describe", false, time.Hour, 30 * time.Minute, ""},
+		{"&statement_cache_capacity=0", false, time.Hour, 30 * time.Minute, ""},
+		{"&statement_cache_capacity=512&description_cache_capacity=0", true, time.Hour, 30 * time.Minute, ""},
+		{"&pool_max_conn_lifetime=90s&pool_max_conn_idle_time=0s&pool_max_conns=3&pool_min_conns=1&pool_health_check_period=1m", true, 90 * time.Second, 0, ""},
+		{"&default_query_exec_mode=fast", false, 0, 0, "default_query_exec_mode"},
+		{"&statement_cache_capacity=lots", false, 0, 0, "statement_cache_capacity"},
+		{"&pool_max_conn_lifetime=forever", false, 0, 0, "pool_max_conn_lifetime"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			cfg, err := ParseConfig(base + tc.query)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "s3cret") {
+					t.Fatalf("error %v, want one naming %s without the password", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.named != tc.named || cfg.maxLifetime != tc.lifetime || cfg.maxIdle != tc.idle || cfg.Password() != "s3cret-pw" {
+				t.Errorf("named %v lifetime %v idle %v, want %v %v %v", cfg.named, cfg.maxLifetime, cfg.maxIdle, tc.named, tc.lifetime, tc.idle)
+			}
+			// None of pgx's own keys may reach the server as a setting.
+			for k := range cfg.pg.RuntimeParams {
+				if strings.Contains(k, "cache") || strings.HasPrefix(k, "pool_") || k == "default_query_exec_mode" {
+					t.Errorf("%s would be sent to the server", k)
+				}
+			}
+		})
 	}
 }
 

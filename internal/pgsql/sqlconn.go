@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -15,17 +16,24 @@ import (
 // speaks database/sql to several databases (the database secrets engine).
 // A statement without arguments is sent in one simple-protocol message,
 // so it may hold several ";"-separated statements; one with arguments is
-// prepared and cached on its connection.
-func OpenDB(cfg *pgconn.Config) *sql.DB { return sql.OpenDB(connector{cfg: cfg}) }
+// prepared and cached on its connection. Rows come back as []byte (or nil
+// for NULL) in text form, for Scan to convert: the engine scans strings
+// and integers.
+//
+// As pgx's database/sql driver does, a connection idle for over a second
+// is checked before reuse, and a statement that failed before reaching
+// the server is retried on another connection (driver.ErrBadConn), so a
+// database restart costs reconnections, not failed requests.
+func OpenDB(cfg *Config) *sql.DB { return sql.OpenDB(connector{cfg: cfg}) }
 
-type connector struct{ cfg *pgconn.Config }
+type connector struct{ cfg *Config }
 
 func (k connector) Connect(ctx context.Context) (driver.Conn, error) {
 	c, err := Connect(ctx, k.cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlConn{c: c}, nil
+	return &sqlConn{c: c, used: time.Now()}, nil
 }
 
 func (k connector) Driver() driver.Driver { return sqlDriver{} }
@@ -39,7 +47,20 @@ func (sqlDriver) Open(string) (driver.Conn, error) {
 }
 
 // sqlConn is a Conn as database/sql sees it.
-type sqlConn struct{ c *Conn }
+type sqlConn struct {
+	c    *Conn
+	used time.Time // end of the last statement, for ResetSession
+}
+
+// badConn turns err into driver.ErrBadConn when the statement never
+// reached the server, so database/sql retries it on another connection.
+func (s *sqlConn) badConn(err error) error {
+	s.used = time.Now()
+	if err != nil && pgconn.SafeToRetry(err) {
+		return driver.ErrBadConn
+	}
+	return err
+}
 
 var (
 	_ driver.ExecerContext      = (*sqlConn)(nil)
@@ -51,7 +72,11 @@ var (
 	_ driver.ConnPrepareContext = (*sqlConn)(nil)
 )
 
-func (s *sqlConn) Close() error { return s.c.Close(context.Background()) }
+func (s *sqlConn) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.c.Close(ctx)
+}
 
 func (s *sqlConn) Prepare(query string) (driver.Stmt, error) {
 	return s.PrepareContext(context.Background(), query)
@@ -87,10 +112,13 @@ func (s *sqlConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx
 	if opts.ReadOnly {
 		begin += " READ ONLY"
 	}
-	if err := s.c.Begin(ctx, begin); err != nil {
-		return nil, err
+	if s.c.pg.IsClosed() {
+		return nil, driver.ErrBadConn
 	}
-	return sqlTx{c: s.c}, nil
+	if err := s.c.Begin(ctx, begin); err != nil {
+		return nil, s.badConn(err)
+	}
+	return sqlTx{s: s, ctx: ctx}, nil
 }
 
 func (s *sqlConn) Ping(ctx context.Context) error {
@@ -100,9 +128,15 @@ func (s *sqlConn) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (s *sqlConn) ResetSession(context.Context) error {
+func (s *sqlConn) ResetSession(ctx context.Context) error {
 	if !s.c.reusable() {
 		return driver.ErrBadConn
+	}
+	if time.Since(s.used) > idlePing {
+		if err := s.c.pg.Ping(ctx); err != nil {
+			return driver.ErrBadConn
+		}
+		s.used = time.Now()
 	}
 	return nil
 }
@@ -110,6 +144,9 @@ func (s *sqlConn) ResetSession(context.Context) error {
 func (s *sqlConn) IsValid() bool { return s.c.reusable() }
 
 func (s *sqlConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if s.c.pg.IsClosed() {
+		return nil, driver.ErrBadConn
+	}
 	var tag pgconn.CommandTag
 	var err error
 	if len(args) == 0 {
@@ -118,15 +155,19 @@ func (s *sqlConn) ExecContext(ctx context.Context, query string, args []driver.N
 		tag, err = s.c.Query(ctx, query, values(args), nil)
 	}
 	if err != nil {
-		return nil, err
+		return nil, s.badConn(err)
 	}
+	s.used = time.Now()
 	return driver.RowsAffected(tag.RowsAffected()), nil
 }
 
 func (s *sqlConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if s.c.pg.IsClosed() {
+		return nil, driver.ErrBadConn
+	}
 	st, err := s.c.prepare(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, s.badConn(err)
 	}
 	r := &sqlRows{}
 	for _, f := range st.desc.Fields {
@@ -143,8 +184,9 @@ func (s *sqlConn) QueryContext(ctx context.Context, query string, args []driver.
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.badConn(err)
 	}
+	s.used = time.Now()
 	return r, nil
 }
 
@@ -202,7 +244,24 @@ func (r *sqlRows) Next(dest []driver.Value) error {
 	return nil
 }
 
-type sqlTx struct{ c *Conn }
+// sqlTx commits under the context the transaction began with, as pgx's
+// driver does; a rollback gets a bounded one of its own, so that it
+// happens even after that context ended.
+type sqlTx struct {
+	s   *sqlConn
+	ctx context.Context
+}
 
-func (t sqlTx) Commit() error   { return t.c.Commit(context.Background()) }
-func (t sqlTx) Rollback() error { return t.c.Rollback(context.Background()) }
+func (t sqlTx) Commit() error {
+	err := t.s.c.Commit(t.ctx)
+	t.s.used = time.Now()
+	return err
+}
+
+func (t sqlTx) Rollback() error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
+	defer cancel()
+	err := t.s.c.Rollback(ctx)
+	t.s.used = time.Now()
+	return err
+}

@@ -153,13 +153,11 @@ func OpenWith(ctx context.Context, conf map[string]string, opts Options) (*Store
 		table = DefaultTable
 	}
 
-	pc, err := pgsql.ParseConfig(url)
+	pc, err := pgsql.ParseConfig(url) // its errors never quote the URL
 	if err != nil {
-		// The parser's own error may quote the raw URL, so none of it
-		// is shown.
-		return nil, fmt.Errorf("%w: connection_url cannot be parsed as a PostgreSQL URL or DSN", ErrConfig)
+		return nil, fmt.Errorf("%w: connection_url %v", ErrConfig, err)
 	}
-	pw := pc.Password
+	pw := pc.Password()
 	pool, err := pgsql.NewPool(pc, maxParallel)
 	if err != nil {
 		return nil, redact(fmt.Errorf("storage/postgres: open pool: %w", err), pw)
