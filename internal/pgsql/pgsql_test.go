@@ -263,15 +263,7 @@ func TestPostgres(t *testing.T) {
 		// PgBouncer's transaction pooling needs every execution to stand
 		// alone: pgx's URL keys for that must be honoured, and not be
 		// sent to PostgreSQL as settings (which it would refuse).
-		ucfg, err := ParseConfig(withQuery(srv.URL, "default_query_exec_mode=simple_protocol&pool_max_conns=2"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		up, err := NewPool(ucfg, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer up.Close()
+		up := openPool(t, withQuery(srv.URL, "default_query_exec_mode=simple_protocol&pool_max_conns=2"), 2)
 		for i := range 3 {
 			var got, named string
 			if _, err := up.Query(ctx, `SELECT $1::bytea, (SELECT count(*) FROM pg_prepared_statements)`, []any{[]byte{byte(i), 0}}, func(row [][]byte) error {
@@ -287,15 +279,7 @@ func TestPostgres(t *testing.T) {
 	})
 
 	t.Run("RetiredConnectionsAreReplaced", func(t *testing.T) {
-		rcfg, err := ParseConfig(withQuery(srv.URL, "pool_max_conn_lifetime=1ms"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rp, err := NewPool(rcfg, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rp.Close()
+		rp := openPool(t, withQuery(srv.URL, "pool_max_conn_lifetime=1ms"), 1)
 		pid := func() string {
 			var p string
 			if _, err := rp.Query(ctx, `SELECT pg_backend_pid()::text`, nil, func(row [][]byte) error { p = string(row[0]); return nil }); err != nil {
@@ -338,6 +322,21 @@ func TestPostgres(t *testing.T) {
 			}
 		}
 	})
+}
+
+// openPool opens a pool on url that closes when t ends.
+func openPool(t *testing.T, url string, conns int) *Pool {
+	t.Helper()
+	cfg, err := ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPool(cfg, conns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }
 
 // withQuery adds query parameters to a URL that may already have some.
