@@ -77,11 +77,7 @@ func respondLogical(w http.ResponseWriter, req *logical.Request, resp *logical.R
 		env.LeaseDuration = int(s.TTL / time.Second)
 	}
 	if resp.Data == nil || !copiesDataToTop(req.Path) {
-		if hasAppender(resp.Data) {
-			writeEnvelope(w, status, &env)
-			return
-		}
-		writeJSON(w, status, env)
+		writeEnvelope(w, status, &env)
 		return
 	}
 	// Vault repeats the data of a few old sys/ endpoints at the top level,
@@ -231,17 +227,9 @@ type jsonAppender interface {
 	AppendJSON(b []byte) []byte
 }
 
-func hasAppender(data map[string]any) bool {
-	for _, v := range data {
-		if _, ok := v.(jsonAppender); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // writeEnvelope writes env exactly as writeJSON does, letting the values
-// of its data that are jsonAppenders write themselves.
+// of its data that are jsonAppenders write themselves and writing the
+// common dynamic shapes without reflection (appendJSONValue).
 func writeEnvelope(w http.ResponseWriter, status int, env *envelope) {
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -249,6 +237,10 @@ func writeEnvelope(w http.ResponseWriter, status int, env *envelope) {
 	value := func(v any) error {
 		if a, ok := v.(jsonAppender); ok {
 			buf.Write(a.AppendJSON(buf.AvailableBuffer()))
+			return nil
+		}
+		if b, ok := appendJSONValue(buf.AvailableBuffer(), v); ok {
+			buf.Write(b)
 			return nil
 		}
 		if enc == nil {
@@ -274,21 +266,34 @@ func writeEnvelope(w http.ResponseWriter, status int, env *envelope) {
 	buf.Write(strconv.AppendBool(buf.AvailableBuffer(), env.Renewable))
 	buf.WriteString(`,"lease_duration":`)
 	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(env.LeaseDuration), 10))
-	buf.WriteString(`,"data":{`)
-	for i, k := range keys {
-		if i > 0 {
-			buf.WriteByte(',')
+	if env.Data == nil {
+		buf.WriteString(`,"data":null`)
+	} else {
+		buf.WriteString(`,"data":{`)
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			err = errors.Join(err, value(k))
+			buf.WriteByte(':')
+			err = errors.Join(err, value(env.Data[k]))
 		}
-		err = errors.Join(err, value(k))
-		buf.WriteByte(':')
-		err = errors.Join(err, value(env.Data[k]))
+		buf.WriteString("}")
 	}
-	buf.WriteString(`},"wrap_info":`)
-	err = errors.Join(err, value(env.WrapInfo))
+	buf.WriteString(`,"wrap_info":`)
+	if env.WrapInfo == nil {
+		buf.WriteString("null")
+	} else {
+		err = errors.Join(err, value(env.WrapInfo))
+	}
 	buf.WriteString(`,"warnings":`)
 	err = errors.Join(err, value(env.Warnings))
 	buf.WriteString(`,"auth":`)
-	err = errors.Join(err, value(env.Auth))
+	if env.Auth == nil {
+		buf.WriteString("null")
+	} else {
+		err = errors.Join(err, value(env.Auth))
+	}
 	buf.WriteString(`,"mount_type":`)
 	err = errors.Join(err, value(env.MountType))
 	buf.WriteString("}\n")
