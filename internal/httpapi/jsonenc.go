@@ -4,14 +4,15 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 )
 
 // appendJSONValue appends v's JSON, byte for byte what encoding/json
 // writes with HTML escaping (the Encoder's default), for the dynamic shapes
 // responses are made of: strings, booleans, integers, nil, string-keyed
 // maps and slices of these, and raw JSON that is already compact. For any
-// other type, or a string that needs escaping, it returns ok false and
-// the caller hands the value to encoding/json. It spares the reflection
+// other type, or raw JSON that encoding/json would compact or escape, it
+// returns ok false and the caller hands the value to encoding/json. It spares the reflection
 // encoding/json spends on a map (a heap copy of every value, a sorted key
 // slice), which was a tenth of a KV read's server time.
 func appendJSONValue(b []byte, v any) (_ []byte, ok bool) {
@@ -103,28 +104,67 @@ func appendSlice[V any](b []byte, s []V, value func([]byte, V) ([]byte, bool)) (
 	return append(b, ']'), true
 }
 
-// appendPlainString quotes s when no byte of it needs escaping (control
-// characters, quotes, backslashes, HTML's <, > and &, anything outside
-// ASCII); otherwise it appends its encoding/json form.
+// appendPlainString appends s as a JSON string, escaped exactly as
+// encoding/json escapes it with HTML escaping on: quotes, backslashes and
+// control characters (\b, \f, \n, \r, \t by name, the rest as \u00XX),
+// <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029, and every
+// invalid UTF-8 byte as \ufffd. It never fails; the ok result fits the
+// value writers' signature.
 func appendPlainString(b []byte, s string) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		if jsonEscaped[s[i]] {
-			q, err := json.Marshal(s)
-			if err != nil {
-				return b, false
-			}
-			return append(b, q...), true
-		}
-	}
+	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	b = append(b, s...)
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !jsonEscaped[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
 	return append(b, '"'), true
 }
 
-// jsonEscaped marks the bytes appendPlainString does not let through.
-var jsonEscaped = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
+// jsonEscaped marks the ASCII bytes appendPlainString escapes.
+var jsonEscaped = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
 	}
 	return t
 }()

@@ -16,7 +16,7 @@ var jsonShapes = map[string]any{
 	"plain string":     "hvs.CAESIJ",
 	"html":             "<b>&amp;</b>",
 	"quotes":           `a"b\c`,
-	"control":          "tab\there\nnul\x00",
+	"control":          "tab\there\nnul\x00 bell\x07 \b\f\r\x1f\x7f",
 	"unicode":          "é ü 中 \u2028 \u2029 😀",
 	"invalid utf8":     "a\xffb\xc3",
 	"bools":            []any{true, false},
@@ -48,6 +48,7 @@ var jsonShapes = map[string]any{
 // exists for.
 func TestAppendJSONValue(t *testing.T) {
 	mustWrite := map[string]bool{"nil": true, "plain string": true, "html": true, "unicode": true, "bools": true,
+		"quotes": true, "control": true, "invalid utf8": true,
 		"ints": true, "nil map": true, "strings": true, "string map": true, "raw compact": true, "raw nil": true,
 		"kv read metadata": true, "raw escaped": true}
 	for name, v := range jsonShapes {
