@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tresorhq/tresor/internal/jsonstr"
 )
 
 // The json format is written by hand rather than by encoding/json: an
@@ -516,70 +518,9 @@ func appendMarshal(b []byte, v any) ([]byte, error) {
 	return append(b, bytes.TrimSuffix(out.Bytes(), []byte{'\n'})...), nil
 }
 
-const hexDigits = "0123456789abcdef"
-
-// safeASCII marks the ASCII bytes a JSON string holds as they are:
-// printable characters other than '"' and '\\' (no HTML escaping).
-var safeASCII = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // appendString appends s as a JSON string the way encoding/json does with
-// SetEscapeHTML(false): short escapes for '"', '\\', \b, \f, \n, \r, \t,
-// \u00XX for other control characters, \ufffd for each byte of invalid
-// UTF-8, and U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if safeASCII[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// SetEscapeHTML(false).
+func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s, false) }
 
 // appendValidUTF8 appends s with each byte of invalid UTF-8 replaced by
 // U+FFFD, which is what a string becomes through encoding/json.

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/tresorhq/tresor/internal/jsonstr"
 )
 
 // appendJSONValue appends v's JSON, byte for byte what encoding/json
@@ -104,70 +105,9 @@ func appendSlice[V any](b []byte, s []V, value func([]byte, V) ([]byte, bool)) (
 	return append(b, ']'), true
 }
 
-// appendPlainString appends s as a JSON string, escaped exactly as
-// encoding/json escapes it with HTML escaping on: quotes, backslashes and
-// control characters (\b, \f, \n, \r, \t by name, the rest as \u00XX),
-// <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029, and every
-// invalid UTF-8 byte as \ufffd. It never fails; the ok result fits the
-// value writers' signature.
-func appendPlainString(b []byte, s string) ([]byte, bool) {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if !jsonEscaped[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"'), true
-}
-
-// jsonEscaped marks the ASCII bytes appendPlainString escapes.
-var jsonEscaped = func() (t [utf8.RuneSelf]bool) {
-	for c := range utf8.RuneSelf {
-		t[c] = c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
-	}
-	return t
-}()
+// appendPlainString appends s as encoding/json writes it (HTML escaping
+// on); the ok result fits the value writers' signature.
+func appendPlainString(b []byte, s string) ([]byte, bool) { return jsonstr.Append(b, s, true), true }
 
 // compactJSON reports whether raw, if it is valid JSON, is already what
 // encoding/json would write for it: no whitespace between tokens and

@@ -1,11 +1,11 @@
 package transit
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 
 	"github.com/tresorhq/tresor/internal/framework"
+	"github.com/tresorhq/tresor/internal/jsonstr"
 	"github.com/tresorhq/tresor/internal/logical"
 )
 
@@ -65,17 +65,8 @@ func (rs resultList[R, P]) AppendJSON(b []byte) []byte {
 func (rs resultList[R, P]) MarshalJSON() ([]byte, error) { return rs.AppendJSON(nil), nil }
 
 // appendJSONString appends s as a JSON string exactly as encoding/json
-// writes it (HTML-safe escaping included): text that needs no escaping is
-// copied, anything else is left to encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	if !jsonPlain(s) {
-		q, _ := json.Marshal(s) // a string always encodes
-		return append(b, q...)
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+// writes it (HTML-safe escaping included).
+func appendJSONString(b []byte, s string) []byte { return jsonstr.Append(b, s, true) }
 
 // appendJSONBytes is appendJSONString for text held in bytes (a batch's
 // references and ciphertexts), converted to a string only if it needs
