@@ -477,34 +477,11 @@ func validKeys[V any](m map[string]V) bool {
 	return true
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	return append(b, ']')
-}
+func appendStrings(b []byte, ss []string) []byte { return jsonstr.AppendStrings(b, ss, false) }
 
 // appendStringMap appends a clear map[string]string in sorted key order.
 func appendStringMap(b []byte, m map[string]string) []byte {
-	var small [8]string
-	keys := small[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(appendString(b, k), ':')
-		b = appendString(b, m[k])
-	}
-	return append(b, '}')
+	return jsonstr.AppendStringMap(b, m, false)
 }
 
 // appendMarshal appends v as encoding/json writes it inside an entry.

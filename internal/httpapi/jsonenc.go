@@ -13,15 +13,15 @@ import (
 // responses are made of: strings, booleans, integers, nil, string-keyed
 // maps and slices of these, and raw JSON that is already compact. For any
 // other type, or raw JSON that encoding/json would compact or escape, it
-// returns ok false and the caller hands the value to encoding/json. It spares the reflection
-// encoding/json spends on a map (a heap copy of every value, a sorted key
-// slice), which was a tenth of a KV read's server time.
+// returns ok false and the caller hands the value to encoding/json. It
+// spares the reflection encoding/json spends on a map (a heap copy of every
+// value, a sorted key slice), which was a tenth of a KV read's server time.
 func appendJSONValue(b []byte, v any) (_ []byte, ok bool) {
 	switch t := v.(type) {
 	case nil:
 		return append(b, "null"...), true
 	case string:
-		return appendPlainString(b, t)
+		return jsonstr.Append(b, t, true), true
 	case bool:
 		return strconv.AppendBool(b, t), true
 	case int:
@@ -46,29 +46,29 @@ func appendJSONValue(b []byte, v any) (_ []byte, ok bool) {
 		if t == nil {
 			return append(b, "null"...), true
 		}
-		return appendMap(b, t, func(b []byte, v any) ([]byte, bool) { return appendJSONValue(b, v) })
+		return appendMap(b, t)
 	case map[string]string:
 		if t == nil {
 			return append(b, "null"...), true
 		}
-		return appendMap(b, t, appendPlainString)
+		return jsonstr.AppendStringMap(b, t, true), true
 	case []any:
 		if t == nil {
 			return append(b, "null"...), true
 		}
-		return appendSlice(b, t, func(b []byte, v any) ([]byte, bool) { return appendJSONValue(b, v) })
+		return appendSlice(b, t)
 	case []string:
 		if t == nil {
 			return append(b, "null"...), true
 		}
-		return appendSlice(b, t, appendPlainString)
+		return jsonstr.AppendStrings(b, t, true), true
 	}
 	return b, false
 }
 
 // appendMap writes m's members in encoding/json's order: keys sorted
 // byte-wise.
-func appendMap[V any](b []byte, m map[string]V, value func([]byte, V) ([]byte, bool)) ([]byte, bool) {
+func appendMap(b []byte, m map[string]any) ([]byte, bool) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -79,35 +79,28 @@ func appendMap[V any](b []byte, m map[string]V, value func([]byte, V) ([]byte, b
 		if i > 0 {
 			b = append(b, ',')
 		}
+		b = append(jsonstr.Append(b, k, true), ':')
 		var ok bool
-		if b, ok = appendPlainString(b, k); !ok {
-			return b, false
-		}
-		b = append(b, ':')
-		if b, ok = value(b, m[k]); !ok {
+		if b, ok = appendJSONValue(b, m[k]); !ok {
 			return b, false
 		}
 	}
 	return append(b, '}'), true
 }
 
-func appendSlice[V any](b []byte, s []V, value func([]byte, V) ([]byte, bool)) ([]byte, bool) {
+func appendSlice(b []byte, s []any) ([]byte, bool) {
 	b = append(b, '[')
 	for i, v := range s {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var ok bool
-		if b, ok = value(b, v); !ok {
+		if b, ok = appendJSONValue(b, v); !ok {
 			return b, false
 		}
 	}
 	return append(b, ']'), true
 }
-
-// appendPlainString appends s as encoding/json writes it (HTML escaping
-// on); the ok result fits the value writers' signature.
-func appendPlainString(b []byte, s string) ([]byte, bool) { return jsonstr.Append(b, s, true), true }
 
 // compactJSON reports whether raw, if it is valid JSON, is already what
 // encoding/json would write for it: no whitespace between tokens and

@@ -4,7 +4,10 @@
 // what encoding/json would produce.
 package jsonstr
 
-import "unicode/utf8"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // Append appends s as a JSON string: short escapes for '"', '\\', \b, \f,
 // \n, \r and \t, \u00XX for other control characters, \ufffd for each
@@ -75,3 +78,38 @@ var safePlain, safeHTML = func() (plain, html [utf8.RuneSelf]bool) {
 	}
 	return
 }()
+
+// AppendStrings appends ss as a JSON array of strings (escaped as Append
+// does); a nil slice is written as [] like an empty one, so callers that
+// must write null for it check first.
+func AppendStrings(b []byte, ss []string, html bool) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = Append(b, s, html)
+	}
+	return append(b, ']')
+}
+
+// AppendStringMap appends m as a JSON object in encoding/json's member
+// order (keys sorted byte-wise), keys and values escaped as Append does; a
+// nil map is written as {}.
+func AppendStringMap(b []byte, m map[string]string, html bool) []byte {
+	var small [8]string
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(Append(b, k, html), ':')
+		b = Append(b, m[k], html)
+	}
+	return append(b, '}')
+}

@@ -47,3 +47,28 @@ func BenchmarkAppend(b *testing.B) {
 		buf = Append(buf[:0], pem, true)
 	}
 }
+
+func TestAppendStringsAndMap(t *testing.T) {
+	ss := []string{"a", "<b>", "é\u2028", "q\"", "\n"}
+	m := map[string]string{"z": "1", "<k>": "&", "é": "\x00", "A": "", "a\"": "x", "b": "y", "c": "z", "d": "w", "e": "v"}
+	for _, html := range []bool{true, false} {
+		for name, v := range map[string]any{"strings": ss, "map": m, "empty strings": []string{}, "empty map": map[string]string{}} {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(html)
+			if err := enc.Encode(v); err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			switch v := v.(type) {
+			case []string:
+				got = AppendStrings(nil, v, html)
+			case map[string]string:
+				got = AppendStringMap(nil, v, html)
+			}
+			if w := bytes.TrimSuffix(buf.Bytes(), []byte("\n")); !bytes.Equal(got, w) {
+				t.Errorf("%s (html %v) = %s, want %s", name, html, got, w)
+			}
+		}
+	}
+}
