@@ -154,8 +154,16 @@ func Connect(ctx context.Context, cfg *Config) (*Conn, error) {
 	return &Conn{pg: pg, named: cfg.named, stmts: make(map[string]*stmt)}, nil
 }
 
-// Close closes the connection.
-func (c *Conn) Close(ctx context.Context) error { return c.pg.Close(ctx) }
+// bounded is how long Close and Rollback may wait for the server.
+const bounded = 5 * time.Second
+
+// Close closes the connection, waiting at most a few seconds for the
+// server to take the goodbye.
+func (c *Conn) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), bounded)
+	defer cancel()
+	return c.pg.Close(ctx)
+}
 
 // reusable reports whether c can go back to a pool: open, idle, outside
 // any transaction.
@@ -198,6 +206,12 @@ func (c *Conn) Query(ctx context.Context, sql string, args []any, row func([][]b
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
+	return c.run(ctx, sql, s, args, row)
+}
+
+// run executes sql, prepared as s, for Query.
+func (c *Conn) run(ctx context.Context, sql string, s *stmt, args []any, row func([][]byte) error) (pgconn.CommandTag, error) {
+	var err error
 	if len(args) != len(s.desc.ParamOIDs) {
 		return pgconn.CommandTag{}, fmt.Errorf("pgsql: statement takes %d arguments, got %d", len(s.desc.ParamOIDs), len(args))
 	}
@@ -286,11 +300,15 @@ func (c *Conn) Commit(ctx context.Context) error {
 }
 
 // Rollback ends the transaction without committing it. It is harmless
-// outside one.
+// outside one. It comes after a failure, often once ctx is done, so it
+// keeps ctx's values but not its end, and waits a few seconds at most (a
+// connection that could not roll back is closed when it is released).
 func (c *Conn) Rollback(ctx context.Context) error {
 	if c.pg.IsClosed() || c.pg.TxStatus() == 'I' {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bounded)
+	defer cancel()
 	_, err := c.ExecSimple(ctx, "ROLLBACK")
 	return err
 }
@@ -298,8 +316,7 @@ func (c *Conn) Rollback(ctx context.Context) error {
 // Tx runs fn in a transaction started with begin (a BEGIN statement) and
 // commits it unless fn fails. fn's error is returned as it is; a failed
 // BEGIN or COMMIT is a *TxError. After a failure the transaction is rolled
-// back, even once ctx is done (within a bound; a connection that cannot
-// is closed when it is released).
+// back (Rollback).
 func (c *Conn) Tx(ctx context.Context, begin string, fn func() error) error {
 	if err := c.Begin(ctx, begin); err != nil {
 		return &TxError{Op: "begin", Err: err}
@@ -311,9 +328,7 @@ func (c *Conn) Tx(ctx context.Context, begin string, fn func() error) error {
 		}
 		err = &TxError{Op: "commit", Err: err}
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = c.Rollback(rctx)
+	_ = c.Rollback(ctx)
 	return err
 }
 
@@ -376,12 +391,8 @@ type Pool struct {
 func NewPool(cfg *Config, maxConns int) (*Pool, error) {
 	p, err := puddle.NewPool(&puddle.Config[*Conn]{
 		Constructor: func(ctx context.Context) (*Conn, error) { return Connect(ctx, cfg) },
-		Destructor: func(c *Conn) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = c.Close(ctx)
-		},
-		MaxSize: int32(min(max(maxConns, 1), 1<<30)),
+		Destructor:  func(c *Conn) { _ = c.Close() },
+		MaxSize:     int32(min(max(maxConns, 1), 1<<30)),
 	})
 	if err != nil {
 		return nil, err

@@ -225,7 +225,7 @@ func TestPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close(context.Background())
+		defer c.Close()
 		if _, err := c.ExecSimple(ctx, `CREATE TABLE st (a int); INSERT INTO st VALUES (1)`); err != nil {
 			t.Fatal(err)
 		}

@@ -72,11 +72,7 @@ var (
 	_ driver.ConnPrepareContext = (*sqlConn)(nil)
 )
 
-func (s *sqlConn) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.c.Close(ctx)
-}
+func (s *sqlConn) Close() error { return s.c.Close() }
 
 func (s *sqlConn) Prepare(query string) (driver.Stmt, error) {
 	return s.PrepareContext(context.Background(), query)
@@ -173,7 +169,7 @@ func (s *sqlConn) QueryContext(ctx context.Context, query string, args []driver.
 	for _, f := range st.desc.Fields {
 		r.cols = append(r.cols, f.Name)
 	}
-	_, err = s.c.Query(ctx, query, values(args), func(row [][]byte) error {
+	_, err = s.c.run(ctx, query, st, values(args), func(row [][]byte) error {
 		vals := make([]driver.Value, len(row))
 		for i, v := range row {
 			if v != nil {
@@ -245,8 +241,7 @@ func (r *sqlRows) Next(dest []driver.Value) error {
 }
 
 // sqlTx commits under the context the transaction began with, as pgx's
-// driver does; a rollback gets a bounded one of its own, so that it
-// happens even after that context ended.
+// driver does; Conn.Rollback outlives that context, within a bound.
 type sqlTx struct {
 	s   *sqlConn
 	ctx context.Context
@@ -259,9 +254,7 @@ func (t sqlTx) Commit() error {
 }
 
 func (t sqlTx) Rollback() error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
-	defer cancel()
-	err := t.s.c.Rollback(ctx)
+	err := t.s.c.Rollback(t.ctx)
 	t.s.used = time.Now()
 	return err
 }
