@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
 
+	"github.com/tresorhq/tresor/internal/jsonscan"
 	"github.com/tresorhq/tresor/internal/jsonstr"
 )
 
@@ -107,24 +109,21 @@ func appendSlice(b []byte, s []any) ([]byte, bool) {
 // nothing its HTML escaping rewrites (<, >, &, U+2028, U+2029; the last
 // two are refused with every other character that starts with 0xE2).
 func compactJSON(raw []byte) bool {
-	inString, escaped := false, false
-	for _, c := range raw {
-		switch {
-		case c == '<' || c == '>' || c == '&' || c == 0xE2:
-			return false
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+	if bytes.ContainsAny(raw, "<>&") || bytes.IndexByte(raw, 0xE2) >= 0 {
+		return false
+	}
+	for i := 0; i < len(raw); {
+		switch raw[i] {
+		case '"':
+			end, ok := jsonscan.SkipString(raw, i)
+			if !ok {
+				return false
 			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i = end
+		case ' ', '\t', '\n', '\r':
 			return false
+		default:
+			i++
 		}
 	}
 	return true
