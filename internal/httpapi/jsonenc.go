@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -71,13 +72,8 @@ func appendJSONValue(b []byte, v any) (_ []byte, ok bool) {
 // appendMap writes m's members in encoding/json's order: keys sorted
 // byte-wise.
 func appendMap(b []byte, m map[string]any) ([]byte, bool) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			b = append(b, ',')
 		}
