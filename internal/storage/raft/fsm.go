@@ -40,6 +40,10 @@ type command struct {
 	HA *haValue `json:"h,omitempty"`
 	// Autopilot, when set, replaces the autopilot configuration.
 	Autopilot *AutopilotConfig `json:"a,omitempty"`
+	// Group, when set, makes the entry a sequence of commands (and nothing
+	// else), each applied or refused on its own as if it were an entry of
+	// its own: see group.go.
+	Group []command `json:"g,omitempty"`
 }
 
 type op struct {
@@ -195,13 +199,15 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 				out[i] = fmt.Errorf("storage/raft: decode log entry %d: %w", l.Index, err)
 				continue
 			}
-			err := applyCommand(data, meta, &c)
-			out[i] = err
-			if err == nil && notify != nil {
-				for _, o := range c.Ops {
-					keys = append(keys, o.Key)
-				}
+			if c.Group == nil {
+				out[i] = applyCommand(data, meta, &c, notify != nil, &keys)
+				continue
 			}
+			errs := make(groupResult, len(c.Group))
+			for j := range c.Group {
+				errs[j] = applyCommand(data, meta, &c.Group[j], notify != nil, &keys)
+			}
+			out[i] = errs
 		}
 		if last == 0 {
 			return nil
@@ -225,7 +231,12 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	return out
 }
 
-func applyCommand(data, meta *bbolt.Bucket, c *command) error {
+// applyCommand applies c unless its checks fail (errConflict); with
+// note set, it adds the keys c wrote or deleted to keys.
+func applyCommand(data, meta *bbolt.Bucket, c *command, note bool, keys *[]string) error {
+	if c.Group != nil {
+		return errors.New("storage/raft: nested command group")
+	}
 	for _, ch := range c.Checks {
 		if !bytes.Equal(checkSum(data, ch.Key, ch.List), ch.Sum) {
 			return errConflict
@@ -256,6 +267,11 @@ func applyCommand(data, meta *bbolt.Bucket, c *command) error {
 		raw, _ := json.Marshal(c.Autopilot)
 		if err := meta.Put(autopilotKey, raw); err != nil {
 			return err
+		}
+	}
+	if note {
+		for _, o := range c.Ops {
+			*keys = append(*keys, o.Key)
 		}
 	}
 	return nil

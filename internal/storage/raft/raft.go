@@ -14,10 +14,11 @@
 //
 // Writes. Put, Delete and Update return only after their log entry is
 // committed by a quorum and applied to the local state machine. Group commit
-// comes from Raft itself: concurrent Apply calls are gathered by the leader
-// into one log append (one fsync) of up to MaxAppendEntries entries, and the
-// state machine applies each committed batch in one bbolt transaction
-// (ApplyBatch). Update is optimistic: fn runs against the local state, and
+// happens twice: concurrent writes share log entries (group.go: at most two
+// entries of ours in flight, the writes that arrive meanwhile go together in
+// the next), and Raft gathers waiting entries into one log append (one
+// fsync) of up to MaxAppendEntries; the state machine applies each committed
+// batch in one bbolt transaction (ApplyBatch). Update is optimistic: fn runs against the local state, and
 // the log entry carries a hash of everything fn read; the state machine
 // applies the writes only if those reads are unchanged, else Update runs fn
 // again. Only the leader accepts writes (ErrNotLeader elsewhere).
@@ -171,6 +172,8 @@ type Store struct {
 	retryMu sync.Mutex
 	// onRestore is OnRestore's function, nil until set.
 	onRestore atomic.Pointer[func()]
+	// group gathers concurrent writes into shared log entries.
+	group group
 }
 
 var (
@@ -548,34 +551,6 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 		return err
 	}
 	return errors.New("storage/raft: transaction kept conflicting with concurrent writes")
-}
-
-// applyTimeout bounds how long a write waits to be enqueued.
-const applyTimeout = 30 * time.Second
-
-func (s *Store) apply(ctx context.Context, c *command) error {
-	r := s.raft()
-	if r == nil {
-		return ErrNotStarted
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	data, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	f := r.Apply(data, applyTimeout)
-	if err := f.Error(); err != nil {
-		if errors.Is(err, hraft.ErrNotLeader) || errors.Is(err, hraft.ErrLeadershipLost) {
-			return fmt.Errorf("%w: %w", ErrNotLeader, err)
-		}
-		return fmt.Errorf("storage/raft: apply: %w", err)
-	}
-	if err, ok := f.Response().(error); ok && err != nil {
-		return err
-	}
-	return nil
 }
 
 // tx is the view fn gets inside Update: reads from a bolt read transaction

@@ -1,0 +1,183 @@
+package raft
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	hraft "github.com/hashicorp/raft"
+)
+
+// Group commit above Raft. Raft already gathers the Apply calls that are
+// waiting when its leader loop comes round, but under load that is only a
+// few entries: every small batch then costs a log append (two fsyncs) on
+// each node, a replication round trip and a state-machine commit (two more
+// fsyncs). So at most maxFlushing log entries of ours are in flight; a
+// write that arrives while they are full waits in the queue, and the next
+// entry carries every write waiting by then. An idle store sends a write at
+// once, alone.
+const (
+	maxFlushing = 2
+	// maxGroupOps and maxGroupBytes bound one entry: a log entry is sent,
+	// stored and applied whole.
+	maxGroupOps   = 512
+	maxGroupBytes = 1 << 20
+)
+
+// pending is one write waiting for its entry. wake receives exactly once:
+// when err is final, or when the write has become a flusher (lead).
+type pending struct {
+	c    *command
+	err  error
+	lead bool
+	wake chan struct{}
+}
+
+type group struct {
+	mu       sync.Mutex
+	queue    []*pending
+	flushing int
+}
+
+// groupResult is the state machine's answer to a grouped entry: one error
+// (or nil) per command, in order.
+type groupResult []error
+
+// apply commits c through the Raft log and returns once it is applied to
+// the local state machine, with the state machine's answer for c.
+func (s *Store) apply(ctx context.Context, c *command) error {
+	r := s.raft()
+	if r == nil {
+		return ErrNotStarted
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := &pending{c: c, wake: make(chan struct{}, 1)}
+	g := &s.group
+	g.mu.Lock()
+	lead := g.flushing < maxFlushing
+	if lead {
+		g.flushing++
+	} else {
+		g.queue = append(g.queue, p)
+	}
+	g.mu.Unlock()
+	if !lead {
+		// The send on wake orders the waker's writes to p before this.
+		<-p.wake
+		if !p.lead {
+			return p.err
+		}
+	}
+	// This write flushes: its own command and what waits behind it, in
+	// one entry; then it hands the slot to the next waiting write.
+	batch := g.take(p)
+	commit(r, batch)
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		next := g.queue[0]
+		g.queue[0] = nil
+		g.queue = g.queue[1:]
+		next.lead = true
+		g.mu.Unlock()
+		next.wake <- struct{}{}
+	} else {
+		g.flushing--
+		g.mu.Unlock()
+	}
+	return p.err
+}
+
+// take removes from the queue the writes that join lead's entry.
+func (g *group) take(lead *pending) []*pending {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	batch := []*pending{lead}
+	size := lead.c.size()
+	n := 0
+	for n < len(g.queue) && len(batch) < maxGroupOps {
+		size += g.queue[n].c.size()
+		if size > maxGroupBytes {
+			break
+		}
+		batch = append(batch, g.queue[n])
+		n++
+	}
+	clear(g.queue[:n])
+	g.queue = g.queue[n:]
+	if len(g.queue) == 0 {
+		g.queue = nil
+	}
+	return batch
+}
+
+// size approximates the bytes c adds to a log entry.
+func (c *command) size() int {
+	n := 64
+	for _, o := range c.Ops {
+		n += len(o.Key) + len(o.Value)*4/3 + 16
+	}
+	return n + len(c.Checks)*64
+}
+
+// commit applies batch as one log entry (a plain command when it holds
+// one), sets every write's err, and wakes all but batch[0], whose caller
+// is the one running commit.
+func commit(r *hraft.Raft, batch []*pending) {
+	if len(batch) == 1 {
+		batch[0].err = applyEntry(r, batch[0].c)
+		return
+	}
+	c := &command{Group: make([]command, len(batch))}
+	for i, p := range batch {
+		c.Group[i] = *p.c
+	}
+	res, err := applyEntryResult(r, c)
+	errs, ok := res.(groupResult)
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.err = err
+		case !ok || len(errs) != len(batch):
+			p.err = fmt.Errorf("storage/raft: state machine answered %T for a group of %d", res, len(batch))
+		default:
+			p.err = errs[i]
+		}
+		if i > 0 {
+			p.wake <- struct{}{}
+		}
+	}
+}
+
+// applyTimeout bounds how long a write waits to be enqueued.
+const applyTimeout = 30 * time.Second
+
+func applyEntry(r *hraft.Raft, c *command) error {
+	res, err := applyEntryResult(r, c)
+	if err != nil {
+		return err
+	}
+	if err, ok := res.(error); ok && err != nil {
+		return err
+	}
+	return nil
+}
+
+func applyEntryResult(r *hraft.Raft, c *command) (any, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	f := r.Apply(data, applyTimeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, hraft.ErrNotLeader) || errors.Is(err, hraft.ErrLeadershipLost) {
+			return nil, fmt.Errorf("%w: %w", ErrNotLeader, err)
+		}
+		return nil, fmt.Errorf("storage/raft: apply: %w", err)
+	}
+	return f.Response(), nil
+}
