@@ -297,6 +297,10 @@ func (s *Store) raftConfig() *hraft.Config {
 	return c
 }
 
+// logCacheSize is how many of the newest log entries stay decoded in
+// memory for replication.
+const logCacheSize = 32
+
 // Start runs Raft over layer, whose Addr is this node's cluster address as
 // the others reach it. With bootstrap set and no existing state, it makes
 // a new cluster of this one node. Start on a started store does nothing.
@@ -325,7 +329,16 @@ func (s *Store) Start(layer hraft.StreamLayer, bootstrap bool) error {
 			}
 		}
 	}
-	r, err := hraft.NewRaft(cfg, s.fsm, s.logs, s.logs, s.snaps, trans)
+	// The leader sends each new entry to every follower; the cache spares
+	// it reading back and decoding what it has just stored. Entries are
+	// small (a grouped entry is bounded at maxGroupBytes), and a follower
+	// further behind reads from the store.
+	logs, err := hraft.NewLogCache(logCacheSize, s.logs)
+	if err != nil {
+		_ = trans.Close()
+		return fmt.Errorf("storage/raft: log cache: %w", err)
+	}
+	r, err := hraft.NewRaft(cfg, s.fsm, logs, s.logs, s.snaps, trans)
 	if err != nil {
 		_ = trans.Close()
 		return fmt.Errorf("storage/raft: start: %w", err)
