@@ -42,7 +42,9 @@ type command struct {
 	Autopilot *AutopilotConfig `json:"a,omitempty"`
 	// Group, when set, makes the entry a sequence of commands (and nothing
 	// else), each applied or refused on its own as if it were an entry of
-	// its own: see group.go.
+	// its own: see group.go. Builds before it ignore the field, so a
+	// cluster is upgraded standbys first and the active node last, as
+	// Vault's upgrade procedure has it.
 	Group []command `json:"g,omitempty"`
 }
 

@@ -148,7 +148,7 @@ func TestApplyGroupEntry(t *testing.T) {
 	}
 }
 
-// TestGroupTakeBounds: an entry never holds more than maxGroupOps commands
+// TestGroupTakeBounds: an entry never holds more than maxGroupCommands commands
 // or (beyond its first) maxGroupBytes, and takes waiting writes in order.
 func TestGroupTakeBounds(t *testing.T) {
 	small := func() *pending { return &pending{c: &command{Ops: []op{{Key: "k", Value: []byte("v")}}}} }
@@ -156,24 +156,24 @@ func TestGroupTakeBounds(t *testing.T) {
 		return &pending{c: &command{Ops: []op{{Key: "k", Value: make([]byte, maxGroupBytes/3)}}}}
 	}
 	tests := map[string]struct {
-		lead    *pending
-		queue   []*pending
-		want    int // commands in the entry, lead included
-		wantOps int // left in the queue
+		lead     *pending
+		queue    []*pending
+		want     int // commands in the entry, lead included
+		wantLeft int // left in the queue
 	}{
 		"empty queue":       {lead: small(), want: 1},
 		"all small":         {lead: small(), queue: repeat(small, 10), want: 11},
-		"capped by count":   {lead: small(), queue: repeat(small, maxGroupOps+5), want: maxGroupOps, wantOps: 6},
-		"capped by size":    {lead: small(), queue: repeat(big, 5), want: 3, wantOps: 3},
-		"huge lead alone":   {lead: &pending{c: &command{Ops: []op{{Key: "k", Value: make([]byte, 2*maxGroupBytes)}}}}, queue: repeat(small, 3), want: 1, wantOps: 3},
+		"capped by count":   {lead: small(), queue: repeat(small, maxGroupCommands+5), want: maxGroupCommands, wantLeft: 6},
+		"capped by size":    {lead: small(), queue: repeat(big, 5), want: 3, wantLeft: 3},
+		"huge lead alone":   {lead: &pending{c: &command{Ops: []op{{Key: "k", Value: make([]byte, 2*maxGroupBytes)}}}}, queue: repeat(small, 3), want: 1, wantLeft: 3},
 		"order is kept too": {lead: small(), queue: repeat(small, 2), want: 3},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			g := &group{queue: slices.Clone(tc.queue)}
 			batch := g.take(tc.lead)
-			if len(batch) != tc.want || len(g.queue) != tc.wantOps {
-				t.Fatalf("took %d, left %d; want %d, %d", len(batch), len(g.queue), tc.want, tc.wantOps)
+			if len(batch) != tc.want || len(g.queue) != tc.wantLeft {
+				t.Fatalf("took %d, left %d; want %d, %d", len(batch), len(g.queue), tc.want, tc.wantLeft)
 			}
 			if batch[0] != tc.lead {
 				t.Fatal("the entry does not start with its flusher's own write")

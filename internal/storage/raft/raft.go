@@ -14,9 +14,9 @@
 //
 // Writes. Put, Delete and Update return only after their log entry is
 // committed by a quorum and applied to the local state machine. Group commit
-// happens twice: concurrent writes share log entries (group.go: at most two
-// entries of ours in flight, the writes that arrive meanwhile go together in
-// the next), and Raft gathers waiting entries into one log append (one
+// happens twice: concurrent writes share log entries (group.go: one entry
+// of ours in flight at a time, the writes that arrive meanwhile go together
+// in the next), and Raft gathers waiting entries into one log append (one
 // fsync) of up to MaxAppendEntries; the state machine applies each committed
 // batch in one bbolt transaction (ApplyBatch). Update is optimistic: fn runs against the local state, and
 // the log entry carries a hash of everything fn read; the state machine
