@@ -42,9 +42,7 @@ type command struct {
 	Autopilot *AutopilotConfig `json:"a,omitempty"`
 	// Group, when set, makes the entry a sequence of commands (and nothing
 	// else), each applied or refused on its own as if it were an entry of
-	// its own: see group.go. Builds before it ignore the field, so a
-	// cluster is upgraded standbys first and the active node last, as
-	// Vault's upgrade procedure has it.
+	// its own: see group.go.
 	Group []command `json:"g,omitempty"`
 }
 
@@ -196,8 +194,8 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 			if l.Type != hraft.LogCommand {
 				continue
 			}
-			var c command
-			if err := json.Unmarshal(l.Data, &c); err != nil {
+			c, err := decodeEntry(l.Data)
+			if err != nil {
 				out[i] = fmt.Errorf("storage/raft: decode log entry %d: %w", l.Index, err)
 				continue
 			}

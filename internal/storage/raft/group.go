@@ -2,7 +2,6 @@ package raft
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -117,13 +116,23 @@ func (g *group) take(lead *pending) []*pending {
 	return batch
 }
 
-// size approximates the bytes c adds to a log entry.
+// size is about the bytes c takes in a log entry (a little more: varint
+// lengths are counted at their longest).
 func (c *command) size() int {
-	n := 64
-	for _, o := range c.Ops {
-		n += len(o.Key) + len(o.Value)*4/3 + 16
+	n := 16
+	for _, ch := range c.Checks {
+		n += len(ch.Key) + len(ch.Sum) + 12
 	}
-	return n + len(c.Checks)*64
+	for _, o := range c.Ops {
+		n += len(o.Key) + len(o.Value) + 12
+	}
+	if c.HA != nil || c.Autopilot != nil {
+		n += 512
+	}
+	for i := range c.Group {
+		n += c.Group[i].size()
+	}
+	return n
 }
 
 // commit applies batch as one log entry (a plain command when it holds
@@ -170,7 +179,7 @@ func applyEntry(r *hraft.Raft, c *command) error {
 }
 
 func applyEntryResult(r *hraft.Raft, c *command) (any, error) {
-	data, err := json.Marshal(c)
+	data, err := encodeEntry(c)
 	if err != nil {
 		return nil, err
 	}
