@@ -53,6 +53,9 @@ func appendCommand(buf []byte, c *command, top bool) ([]byte, error) {
 		if !top {
 			return nil, errors.New("storage/raft: nested command group")
 		}
+		if flags != 0 || len(c.Checks) != 0 || len(c.Ops) != 0 {
+			return nil, errors.New("storage/raft: a command group carries nothing else")
+		}
 		flags |= flagGroup
 	}
 	buf = binary.AppendUvarint(buf, flags)
@@ -228,6 +231,10 @@ func (d *decoder) command(c *command, top bool) {
 		d.json(c.Autopilot)
 	}
 	if flags&flagGroup != 0 {
+		if flags != flagGroup || len(c.Checks) != 0 || len(c.Ops) != 0 {
+			d.fail("a command group carries nothing else")
+			return
+		}
 		n := d.count(3)
 		c.Group = make([]command, n)
 		for i := range c.Group {

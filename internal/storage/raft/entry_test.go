@@ -75,7 +75,10 @@ func TestEntryRefusesMalformed(t *testing.T) {
 		"bad bool":        {entryV1, 0, 0, 1, 1, 'k', 7, 0},
 		"nested group":    {entryV1, flagGroup, 0, 0, 1, flagGroup, 0, 0, 0},
 		"bad HA JSON":     {entryV1, flagHA, 0, 0, 1, '{'},
-		"field past end":  {entryV1, 0, 0, 1, 5, 'k'},
+		"field past end":  {entryV1, 0, 0, 1, 5, 'k', 0, 0},
+		"group with ops":  {entryV1, flagGroup, 0, 1, 1, 'k', 0, 0, 0},
+		"group with HA":   {entryV1, flagGroup | flagHA, 0, 0, 2, '{', '}', 0},
+		"long varint":     {entryV1, 0x80, 0x00, 0, 0},
 		"bad varint":      {entryV1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 		"malformed JSON":  []byte(`{"o":[`),
 	}
@@ -88,6 +91,9 @@ func TestEntryRefusesMalformed(t *testing.T) {
 	}
 	if _, err := encodeEntry(&command{Group: []command{{Group: []command{{}}}}}); err == nil || !strings.Contains(err.Error(), "nested") {
 		t.Fatalf("nested group encoded: %v", err)
+	}
+	if _, err := encodeEntry(&command{Group: []command{{}}, Ops: []op{{Key: "k"}}}); err == nil {
+		t.Fatal("group with ops of its own encoded")
 	}
 }
 

@@ -196,8 +196,10 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 			}
 			c, err := decodeEntry(l.Data)
 			if err != nil {
-				out[i] = fmt.Errorf("storage/raft: decode log entry %d: %w", l.Index, err)
-				continue
+				// Every node must apply every entry: skipping one this
+				// node cannot read (a newer format) would silently set
+				// it apart from the others. Stop, as below.
+				return fmt.Errorf("decode log entry %d: %w", l.Index, err)
 			}
 			if c.Group == nil {
 				out[i] = applyCommand(data, meta, &c, notify != nil, &keys)
@@ -217,8 +219,9 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 		return meta.Put(appliedKey, b[:])
 	})
 	if err != nil {
-		// The state file failed: nothing of the batch was applied, and
-		// applying on would diverge from the log. Stop the process; a
+		// The state file failed or an entry could not be read: nothing
+		// of the batch was applied, and applying on would diverge from
+		// the log. Stop the process; a
 		// restart replays the log from the last applied index.
 		panic(fmt.Sprintf("storage/raft: apply batch: %v", err))
 	}

@@ -25,7 +25,9 @@ const (
 	// maxGroupCommands and maxGroupBytes bound one entry: a log entry is
 	// sent, stored and applied whole.
 	maxGroupCommands = 512
-	maxGroupBytes    = 1 << 20
+	// 256 KiB: catching up, a follower receives up to MaxAppendEntries
+	// (256) entries in one message.
+	maxGroupBytes = 256 << 10
 )
 
 // pending is one write waiting for its entry. wake receives exactly once:
@@ -76,21 +78,32 @@ func (s *Store) apply(ctx context.Context, c *command) error {
 	}
 	// This write flushes: its own command and what waits behind it, in
 	// one entry; then it hands the slot to the next waiting write.
+	defer g.handoff()
 	batch := g.take(p)
-	commit(r, batch)
-	g.mu.Lock()
-	if len(g.queue) > 0 {
-		next := g.queue[0]
-		g.queue[0] = nil
-		g.queue = g.queue[1:]
-		next.lead = true
-		g.mu.Unlock()
-		next.wake <- struct{}{}
+	// The store may have been stopped (and started again) while p waited.
+	if r = s.raft(); r == nil {
+		fail(batch, ErrNotStarted)
 	} else {
-		g.flushing--
-		g.mu.Unlock()
+		commit(r, batch)
 	}
 	return p.err
+}
+
+// handoff passes a finished flusher's slot to the first waiting write, or
+// frees it.
+func (g *group) handoff() {
+	g.mu.Lock()
+	if len(g.queue) == 0 {
+		g.flushing--
+		g.mu.Unlock()
+		return
+	}
+	next := g.queue[0]
+	g.queue[0] = nil
+	g.queue = g.queue[1:]
+	next.lead = true
+	g.mu.Unlock()
+	next.wake <- struct{}{}
 }
 
 // take removes from the queue the writes that join lead's entry.
@@ -143,11 +156,19 @@ func commit(r *hraft.Raft, batch []*pending) {
 		batch[0].err = applyEntry(r, batch[0].c)
 		return
 	}
+	// Whatever happens below, every write of the batch is answered.
+	for _, p := range batch {
+		p.err = errAbandoned
+	}
+	defer wakeAll(batch)
 	c := &command{Group: make([]command, len(batch))}
 	for i, p := range batch {
 		c.Group[i] = *p.c
 	}
 	res, err := applyEntryResult(r, c)
+	if e, ok := res.(error); ok && err == nil {
+		err = e
+	}
 	errs, ok := res.(groupResult)
 	for i, p := range batch {
 		switch {
@@ -158,13 +179,29 @@ func commit(r *hraft.Raft, batch []*pending) {
 		default:
 			p.err = errs[i]
 		}
-		if i > 0 {
-			p.wake <- struct{}{}
-		}
 	}
 }
 
-// applyTimeout bounds how long a write waits to be enqueued.
+var errAbandoned = errors.New("storage/raft: write abandoned")
+
+// fail answers every write of batch with err.
+func fail(batch []*pending, err error) {
+	for _, p := range batch {
+		p.err = err
+	}
+	wakeAll(batch)
+}
+
+// wakeAll wakes the writes of batch but the first, whose caller flushed it.
+func wakeAll(batch []*pending) {
+	for _, p := range batch[1:] {
+		p.wake <- struct{}{}
+	}
+}
+
+// applyTimeout bounds how long Raft takes to accept an entry. The wait in
+// the group queue before it is not bounded: a write waits for the entries
+// ahead of it, each bounded so.
 const applyTimeout = 30 * time.Second
 
 func applyEntry(r *hraft.Raft, c *command) error {

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	hraft "github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
@@ -77,11 +79,48 @@ func TestGroupCommit(t *testing.T) {
 			t.Fatalf("%s: counter = %q, %v; want %d", n.NodeID(), e, err, writers*each)
 		}
 		for w := range writers {
-			v, err := n.fsmGet(fmt.Sprintf("g/%02d/%02d", w, each-1))
-			if err != nil || !slices.Equal(v, []byte{byte(w), byte(each - 1)}) {
-				t.Fatalf("%s: writer %d's last value = %v, %v", n.NodeID(), w, v, err)
+			for i := range each {
+				v, err := n.fsmGet(fmt.Sprintf("g/%02d/%02d", w, i))
+				if err != nil || !slices.Equal(v, []byte{byte(w), byte(i)}) {
+					t.Fatalf("%s: writer %d's value %d = %v, %v", n.NodeID(), w, i, v, err)
+				}
 			}
 		}
+	}
+}
+
+// TestGroupWritersReturnWhenStopped: writes queued behind an entry in
+// flight are all answered, with success or an error, when the node stops
+// in the middle of a burst: none is left waiting.
+func TestGroupWritersReturnWhenStopped(t *testing.T) {
+	nodes := cluster(t, 3)
+	leader := leaderOf(t, nodes)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := range 32 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				err := leader.Put(ctxT(t), &storage.Entry{Key: fmt.Sprintf("s/%02d/%d", w, i), Value: []byte("v")})
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := leader.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("writers still waiting a minute after the node stopped")
+	}
+	if failed.Load() != 32 {
+		t.Fatalf("%d writers saw an error, want all 32", failed.Load())
 	}
 }
 
@@ -124,7 +163,19 @@ func TestApplyGroupEntry(t *testing.T) {
 		{Ops: []op{{Key: "b", Value: []byte("3")}}},
 		{Group: []command{{Ops: []op{{Key: "c"}}}}}, // nested: refused
 	}}
-	out := f.ApplyBatch([]*hraft.Log{entry(1, group), entry(2, command{Ops: []op{{Key: "d", Delete: true}}})})
+	// The same in the binary form written now (no nested group: the
+	// encoder refuses it).
+	binGroup, err := encodeEntry(&command{Group: []command{
+		{Ops: []op{{Key: "e", Value: []byte("5")}}},
+		{Checks: []check{{Key: "e"}}, Ops: []op{{Key: "e", Value: []byte("6")}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := f.ApplyBatch([]*hraft.Log{
+		entry(1, group), entry(2, command{Ops: []op{{Key: "d", Delete: true}}}),
+		{Index: 3, Type: hraft.LogCommand, Data: binGroup},
+	})
 	res, ok := out[0].(groupResult)
 	if !ok || len(res) != 4 {
 		t.Fatalf("group answer = %#v", out[0])
@@ -135,7 +186,10 @@ func TestApplyGroupEntry(t *testing.T) {
 	if out[1] != nil {
 		t.Fatalf("plain entry answer = %v", out[1])
 	}
-	if !slices.Equal(changed, []string{"a", "b", "d"}) {
+	if res, ok := out[2].(groupResult); !ok || len(res) != 2 || res[0] != nil || !errors.Is(res[1], errConflict) {
+		t.Fatalf("binary group answer = %#v", out[2])
+	}
+	if !slices.Equal(changed, []string{"a", "b", "d", "e"}) {
 		t.Fatalf("changes = %q", changed)
 	}
 	var a []byte
@@ -143,7 +197,7 @@ func TestApplyGroupEntry(t *testing.T) {
 	if string(a) != "1" {
 		t.Fatalf("a = %q, want the first write", a)
 	}
-	if f.appliedIndex() != 2 {
+	if f.appliedIndex() != 3 {
 		t.Fatalf("applied index = %d", f.appliedIndex())
 	}
 }

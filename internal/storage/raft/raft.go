@@ -330,8 +330,9 @@ func (s *Store) Start(layer hraft.StreamLayer, bootstrap bool) error {
 		}
 	}
 	// The leader sends each new entry to every follower; the cache spares
-	// it reading back and decoding what it has just stored. Entries are
-	// small (a grouped entry is bounded at maxGroupBytes), and a follower
+	// it reading back and decoding what it has just stored. It holds the
+	// newest logCacheSize entries (a grouped one is bounded at
+	// maxGroupBytes, a single write by the request size limit); a follower
 	// further behind reads from the store.
 	logs, err := hraft.NewLogCache(logCacheSize, s.logs)
 	if err != nil {
