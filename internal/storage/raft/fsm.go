@@ -221,8 +221,8 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	if err != nil {
 		// The state file failed or an entry could not be read: nothing
 		// of the batch was applied, and applying on would diverge from
-		// the log. Stop the process; a
-		// restart replays the log from the last applied index.
+		// the log. Stop the process; a restart replays the log from the
+		// last applied index.
 		panic(fmt.Sprintf("storage/raft: apply batch: %v", err))
 	}
 	if last != 0 {

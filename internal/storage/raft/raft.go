@@ -17,11 +17,11 @@
 // happens twice: concurrent writes share log entries (group.go: one entry
 // of ours in flight at a time, the writes that arrive meanwhile go together
 // in the next), and Raft gathers waiting entries into one log append (one
-// fsync) of up to MaxAppendEntries; the state machine applies each committed
-// batch in one bbolt transaction (ApplyBatch). Update is optimistic: fn runs against the local state, and
-// the log entry carries a hash of everything fn read; the state machine
-// applies the writes only if those reads are unchanged, else Update runs fn
-// again. Only the leader accepts writes (ErrNotLeader elsewhere).
+// fsync) of up to MaxAppendEntries; the state machine applies each
+// committed batch in one bbolt transaction (ApplyBatch). Update is
+// optimistic: fn runs against the local state, and the log entry carries a
+// hash of everything fn read; the state machine applies the writes only if
+// those reads are unchanged, else Update runs fn again. Only the leader accepts writes (ErrNotLeader elsewhere).
 //
 // Reads. On the leader, Get and List are linearizable by the read-index
 // method: a read waits for a VerifyLeader round (a heartbeat acknowledged by
