@@ -160,11 +160,11 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-// count reads an element count, each element taking at least min bytes,
+// count reads an element count, each element taking at least least bytes,
 // so a forged count cannot make the decoder allocate beyond the entry.
-func (d *decoder) count(min int) int {
+func (d *decoder) count(least int) int {
 	n := d.uvarint()
-	if n > uint64(len(d.b)/min) {
+	if n > uint64(len(d.b)/least) {
 		d.fail("count beyond the entry")
 		return 0
 	}
