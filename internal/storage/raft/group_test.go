@@ -74,15 +74,15 @@ func TestGroupCommit(t *testing.T) {
 		if len(keys) != writers+1 {
 			t.Fatalf("%s lists %d entries under g/, want %d", n.NodeID(), len(keys), writers+1)
 		}
-		e, err := n.fsmGet("g/counter")
-		if err != nil || string(e) != strconv.Itoa(writers*each) {
-			t.Fatalf("%s: counter = %q, %v; want %d", n.NodeID(), e, err, writers*each)
+		e, err := n.Get(ctxT(t), "g/counter")
+		if err != nil || string(e.Value) != strconv.Itoa(writers*each) {
+			t.Fatalf("%s: counter = %v, %v; want %d", n.NodeID(), e, err, writers*each)
 		}
 		for w := range writers {
 			for i := range each {
-				v, err := n.fsmGet(fmt.Sprintf("g/%02d/%02d", w, i))
-				if err != nil || !slices.Equal(v, []byte{byte(w), byte(i)}) {
-					t.Fatalf("%s: writer %d's value %d = %v, %v", n.NodeID(), w, i, v, err)
+				e, err := n.Get(ctxT(t), fmt.Sprintf("g/%02d/%02d", w, i))
+				if err != nil || !slices.Equal(e.Value, []byte{byte(w), byte(i)}) {
+					t.Fatalf("%s: writer %d's value %d = %v, %v", n.NodeID(), w, i, e, err)
 				}
 			}
 		}
@@ -122,20 +122,6 @@ func TestGroupWritersReturnWhenStopped(t *testing.T) {
 	if failed.Load() != 32 {
 		t.Fatalf("%d writers saw an error, want all 32", failed.Load())
 	}
-}
-
-// fsmGet reads the local state without a read-index round (followers too).
-func (s *Store) fsmGet(key string) ([]byte, error) {
-	var out []byte
-	err := s.fsm.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(dataBucket).Get([]byte(key))
-		if v == nil {
-			return storage.ErrNotFound
-		}
-		out = append([]byte{}, v...)
-		return nil
-	})
-	return out, err
 }
 
 // TestApplyGroupEntry: each command of a group is applied or refused on its
