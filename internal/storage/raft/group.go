@@ -153,7 +153,7 @@ func (c *command) size() int {
 // is the one running commit.
 func commit(r *hraft.Raft, batch []*pending) {
 	if len(batch) == 1 {
-		batch[0].err = applyEntry(r, batch[0].c)
+		_, batch[0].err = applyEntry(r, batch[0].c)
 		return
 	}
 	// Whatever happens below, every write of the batch is answered.
@@ -165,10 +165,7 @@ func commit(r *hraft.Raft, batch []*pending) {
 	for i, p := range batch {
 		c.Group[i] = *p.c
 	}
-	res, err := applyEntryResult(r, c)
-	if e, ok := res.(error); ok && err == nil {
-		err = e
-	}
+	res, err := applyEntry(r, c)
 	errs, ok := res.(groupResult)
 	for i, p := range batch {
 		switch {
@@ -204,18 +201,9 @@ func wakeAll(batch []*pending) {
 // ahead of it, each bounded so.
 const applyTimeout = 30 * time.Second
 
-func applyEntry(r *hraft.Raft, c *command) error {
-	res, err := applyEntryResult(r, c)
-	if err != nil {
-		return err
-	}
-	if err, ok := res.(error); ok && err != nil {
-		return err
-	}
-	return nil
-}
-
-func applyEntryResult(r *hraft.Raft, c *command) (any, error) {
+// applyEntry commits c as one log entry and returns the state machine's
+// answer, or the error it answered with.
+func applyEntry(r *hraft.Raft, c *command) (any, error) {
 	data, err := encodeEntry(c)
 	if err != nil {
 		return nil, err
@@ -227,5 +215,9 @@ func applyEntryResult(r *hraft.Raft, c *command) (any, error) {
 		}
 		return nil, fmt.Errorf("storage/raft: apply: %w", err)
 	}
-	return f.Response(), nil
+	res := f.Response()
+	if err, ok := res.(error); ok && err != nil {
+		return nil, err
+	}
+	return res, nil
 }
