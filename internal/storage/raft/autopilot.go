@@ -10,7 +10,6 @@ import (
 	"time"
 
 	hraft "github.com/hashicorp/raft"
-	"go.etcd.io/bbolt"
 
 	"github.com/tresorhq/tresor/internal/parse"
 )
@@ -107,8 +106,8 @@ func asUint(v any) (uint64, error) {
 // Autopilot returns the replicated autopilot configuration.
 func (s *Store) Autopilot() AutopilotConfig {
 	cfg := DefaultAutopilot
-	_ = s.fsm.view(func(tx *bbolt.Tx) error {
-		if raw := tx.Bucket(metaBucket).Get(autopilotKey); raw != nil {
+	_ = s.fsm.read(func(st *state) error {
+		if raw := st.getMeta(autopilotKey); raw != nil {
 			_ = json.Unmarshal(raw, &cfg)
 		}
 		return nil

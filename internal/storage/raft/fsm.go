@@ -11,6 +11,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	hraft "github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
@@ -65,15 +66,35 @@ type haValue struct {
 	Value  string `json:"v"`
 }
 
-// fsm is the replicated state machine: a bolt file updated only by
-// committed log entries, in log order.
+// fsm is the replicated state machine. Committed log entries are applied,
+// in log order, to layers in memory: one layer per batch, readable at once.
+// A flusher commits the layers to a bolt file at most every flushInterval
+// (one bbolt transaction, four fsyncs, for every batch of that time instead
+// of for each), and drops them once committed. The Raft log is the durable
+// record: Apply returns once the entry is in a quorum's logs, and the bolt
+// file stores the index it covers, so after a crash the entries above it
+// are applied again from the log. Snapshots flush first, so the log is
+// never compacted past what the file holds.
 type fsm struct {
 	path string
 
 	mu sync.RWMutex // held for writing while a snapshot replaces db
 	db *bbolt.DB
 
-	// applied mirrors the applied index stored in db, for waiters.
+	// layers is what was applied and not yet committed to db, newest
+	// first; a published slice is never modified. Readers load it before
+	// they begin their bolt transaction: a flush commits before it drops
+	// layers, so a reader sees every layer either in db or in its slice.
+	layers   atomic.Pointer[[]*layer]
+	layersMu sync.Mutex // serialises publishing a new slice
+	flushMu  sync.Mutex // one commit of layers at a time
+	kick     chan struct{}
+	quit     chan struct{}
+	quitOnce sync.Once
+	flusher  sync.WaitGroup
+	interval time.Duration
+
+	// applied mirrors the index of the applied state, for waiters.
 	appliedMu   sync.Mutex
 	applied     uint64
 	appliedCond *sync.Cond
@@ -81,19 +102,46 @@ type fsm struct {
 	// restored, when set, is told after a snapshot replaced the state.
 	restored func()
 	// changed, when set, is told the keys each applied batch wrote or
-	// deleted (nil: the whole state was replaced), after they are
-	// committed and before the applied index that covers them is
-	// published, so a reader waiting for that index never finds a cache
-	// older than the data.
+	// deleted (nil: the whole state was replaced), after readers can see
+	// them and before the applied index that covers them is published,
+	// so a reader waiting for that index never finds a cache older than
+	// the data.
 	changed atomic.Pointer[func(keys []string)]
 }
 
-func openFSM(path string) (*fsm, error) {
-	f := &fsm{path: path}
+// flushInterval bounds how long applied entries stay uncommitted to the
+// state file, and so how much of the log a restart applies again; a flush
+// starts sooner once layers hold flushOps writes.
+const (
+	flushInterval = 50 * time.Millisecond
+	flushOps      = 16384
+)
+
+// layer is one applied batch not yet committed to the bolt file.
+type layer struct {
+	data  map[string]layerValue
+	meta  map[string][]byte
+	index uint64 // the last entry the batch applied
+	ops   int    // writes it holds, counting rewrites of a key
+}
+
+type layerValue struct {
+	v   []byte
+	del bool
+}
+
+func openFSM(path string) (*fsm, error) { return openFSMEvery(path, flushInterval) }
+
+// openFSMEvery opens the state file with layers committed every interval.
+func openFSMEvery(path string, interval time.Duration) (*fsm, error) {
+	f := &fsm{path: path, kick: make(chan struct{}, 1), quit: make(chan struct{}), interval: interval}
 	f.appliedCond = sync.NewCond(&f.appliedMu)
+	f.layers.Store(&[]*layer{})
 	if err := f.open(); err != nil {
 		return nil, err
 	}
+	f.flusher.Add(1)
+	go f.flushLoop()
 	return f, nil
 }
 
@@ -125,7 +173,11 @@ func (f *fsm) open() error {
 	return nil
 }
 
+// close commits what is applied and closes the state file.
 func (f *fsm) close() error {
+	f.quitOnce.Do(func() { close(f.quit) })
+	f.flusher.Wait()
+	f.flush()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.db.Close()
@@ -144,53 +196,123 @@ func (f *fsm) appliedIndex() uint64 {
 	return f.applied
 }
 
-// storedIndex is the applied index committed with the current state, which
-// may run ahead of appliedIndex while a batch is being published.
+// storedIndex is the index of the state readers see now, which may run
+// ahead of appliedIndex while a batch is being published.
 func (f *fsm) storedIndex() (uint64, error) {
 	var i uint64
-	err := f.view(func(tx *bbolt.Tx) error {
-		if v := tx.Bucket(metaBucket).Get(appliedKey); len(v) == 8 {
-			i = binary.BigEndian.Uint64(v)
-		}
+	err := f.read(func(st *state) error {
+		i = st.index()
 		return nil
 	})
 	return i, err
 }
 
-// view runs fn in a read transaction on the current state.
-func (f *fsm) view(fn func(tx *bbolt.Tx) error) error {
+// state is the replicated data as one reader sees it: the bolt file's
+// committed contents under the layers applied since, newest first.
+type state struct {
+	data, meta *bbolt.Bucket
+	layers     []*layer
+}
+
+// read runs fn on the current state.
+func (f *fsm) read(fn func(st *state) error) error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.db.View(fn)
+	layers := *f.layers.Load() // before the bolt transaction: see fsm
+	return f.db.View(func(tx *bbolt.Tx) error {
+		return fn(&state{data: tx.Bucket(dataBucket), meta: tx.Bucket(metaBucket), layers: layers})
+	})
+}
+
+// get is the value under key, nil when absent.
+func (st *state) get(key string) []byte {
+	for _, l := range st.layers {
+		if v, ok := l.data[key]; ok {
+			if v.del {
+				return nil
+			}
+			return v.v
+		}
+	}
+	return st.data.Get([]byte(key))
+}
+
+func (st *state) getMeta(key []byte) []byte {
+	for _, l := range st.layers {
+		if v, ok := l.meta[string(key)]; ok {
+			return v
+		}
+	}
+	return st.meta.Get(key)
+}
+
+// index is the last entry the state covers.
+func (st *state) index() uint64 {
+	for _, l := range st.layers {
+		if l.index != 0 {
+			return l.index
+		}
+	}
+	if v := st.meta.Get(appliedKey); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (st *state) list(prefix string) []string {
+	if len(st.layers) == 0 {
+		return listing.List(st.data, prefix)
+	}
+	return listing.ListPending(st.data, prefix, st)
+}
+
+// Lookup and Each give listing.ListPending the layers' writes.
+func (st *state) Lookup(key string) (buffered, deleted bool) {
+	for _, l := range st.layers {
+		if v, ok := l.data[key]; ok {
+			return true, v.del
+		}
+	}
+	return false, false
+}
+
+func (st *state) Each(fn func(key string, deleted bool)) {
+	for i, l := range st.layers {
+	keys:
+		for k, v := range l.data {
+			for _, newer := range st.layers[:i] {
+				if _, ok := newer.data[k]; ok {
+					continue keys
+				}
+			}
+			fn(k, v.del)
+		}
+	}
 }
 
 // Apply implements raft.FSM.
 func (f *fsm) Apply(l *hraft.Log) any { return f.ApplyBatch([]*hraft.Log{l})[0] }
 
-// ApplyBatch implements raft.BatchingFSM: every entry of the batch is
-// applied in one bolt transaction, so the batch costs one fsync. Entries at
-// or below the stored applied index (replayed after a restart) are skipped.
+// ApplyBatch implements raft.BatchingFSM: the batch becomes one layer.
+// Entries at or below the state's index (applied again from the log after
+// a restart) are skipped. Raft calls it from one goroutine, which also
+// takes snapshots and restores them.
 func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	out := make([]any, len(logs))
 	if len(logs) == 0 {
 		return out
 	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	last := uint64(0)
 	notify := f.changed.Load()
 	var keys []string
-	err := f.db.Update(func(tx *bbolt.Tx) error {
-		data, meta := tx.Bucket(dataBucket), tx.Bucket(metaBucket)
-		applied := uint64(0)
-		if v := meta.Get(appliedKey); len(v) == 8 {
-			applied = binary.BigEndian.Uint64(v)
-		}
+	nl := &layer{data: map[string]layerValue{}}
+	err := f.read(func(st *state) error {
+		applied := st.index()
+		st.layers = append([]*layer{nl}, st.layers...)
 		for i, l := range logs {
 			if l.Index <= applied {
 				continue
 			}
-			last = l.Index
+			nl.index = l.Index
 			if l.Type != hraft.LogCommand {
 				continue
 			}
@@ -202,75 +324,162 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 				return fmt.Errorf("decode log entry %d: %w", l.Index, err)
 			}
 			if c.Group == nil {
-				out[i] = applyCommand(data, meta, &c, notify != nil, &keys)
+				out[i] = applyCommand(st, nl, &c, notify != nil, &keys)
 				continue
 			}
 			errs := make(groupResult, len(c.Group))
 			for j := range c.Group {
-				errs[j] = applyCommand(data, meta, &c.Group[j], notify != nil, &keys)
+				errs[j] = applyCommand(st, nl, &c.Group[j], notify != nil, &keys)
 			}
 			out[i] = errs
 		}
-		if last == 0 {
-			return nil
-		}
-		var b [8]byte
-		binary.BigEndian.PutUint64(b[:], last)
-		return meta.Put(appliedKey, b[:])
+		return nil
 	})
 	if err != nil {
-		// The state file failed or an entry could not be read: nothing
-		// of the batch was applied, and applying on would diverge from
-		// the log. Stop the process; a restart replays the log from the
-		// last applied index.
+		// The state file failed or an entry could not be read: applying
+		// on would diverge from the log. Stop the process; a restart
+		// applies the log again from the index the state file holds.
 		panic(fmt.Sprintf("storage/raft: apply batch: %v", err))
 	}
-	if last != 0 {
-		if notify != nil && len(keys) > 0 {
-			(*notify)(keys)
-		}
-		f.setApplied(last)
+	if nl.index == 0 {
+		return out
+	}
+	f.layersMu.Lock()
+	cur := *f.layers.Load()
+	next := append([]*layer{nl}, cur...)
+	f.layers.Store(&next)
+	f.layersMu.Unlock()
+	if notify != nil && len(keys) > 0 {
+		(*notify)(keys)
+	}
+	f.setApplied(nl.index)
+	select {
+	case f.kick <- struct{}{}:
+	default:
 	}
 	return out
 }
 
-// applyCommand applies c unless its checks fail (errConflict); with
-// note set, it adds the keys c wrote or deleted to keys.
-func applyCommand(data, meta *bbolt.Bucket, c *command, note bool, keys *[]string) error {
+// flushLoop commits layers: a flushInterval after the first layer since
+// the last commit, or sooner once they hold flushOps writes.
+func (f *fsm) flushLoop() {
+	defer f.flusher.Done()
+	var timer *time.Timer
+	var due <-chan time.Time
+	for {
+		select {
+		case <-f.quit:
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		case <-f.kick:
+			if due == nil {
+				if timer == nil {
+					timer = time.NewTimer(f.interval)
+				} else {
+					timer.Reset(f.interval)
+				}
+				due = timer.C
+			}
+			if pendingOps(*f.layers.Load()) < flushOps {
+				continue
+			}
+			timer.Stop()
+		case <-due:
+		}
+		due = nil
+		f.flush()
+	}
+}
+
+func pendingOps(layers []*layer) int {
+	n := 0
+	for _, l := range layers {
+		n += l.ops
+	}
+	return n
+}
+
+// flush commits every published layer to the state file, oldest first, in
+// one transaction, then drops them.
+func (f *fsm) flush() {
+	f.flushMu.Lock()
+	defer f.flushMu.Unlock()
+	layers := *f.layers.Load()
+	if len(layers) == 0 {
+		return
+	}
+	f.mu.RLock()
+	err := f.db.Update(func(tx *bbolt.Tx) error {
+		data, meta := tx.Bucket(dataBucket), tx.Bucket(metaBucket)
+		for i := len(layers) - 1; i >= 0; i-- {
+			l := layers[i]
+			for k, v := range l.data {
+				var err error
+				if v.del {
+					err = data.Delete([]byte(k))
+				} else {
+					err = data.Put([]byte(k), v.v)
+				}
+				if err != nil {
+					return fmt.Errorf("write %q: %w", k, err)
+				}
+			}
+			for k, v := range l.meta {
+				if err := meta.Put([]byte(k), v); err != nil {
+					return err
+				}
+			}
+		}
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], layers[0].index)
+		return meta.Put(appliedKey, b[:])
+	})
+	f.mu.RUnlock()
+	if err != nil {
+		// As in ApplyBatch: the node stops, and a restart applies the
+		// log again from what the file holds.
+		panic(fmt.Sprintf("storage/raft: commit applied state: %v", err))
+	}
+	f.layersMu.Lock()
+	cur := *f.layers.Load()
+	rest := append([]*layer(nil), cur[:len(cur)-len(layers)]...)
+	f.layers.Store(&rest)
+	f.layersMu.Unlock()
+}
+
+// applyCommand applies c to l unless its checks, read from st (whose
+// newest layer is l), fail (errConflict); with note set, it adds the keys c
+// wrote or deleted to keys.
+func applyCommand(st *state, l *layer, c *command, note bool, keys *[]string) error {
 	if c.Group != nil {
 		return errors.New("storage/raft: nested command group")
 	}
 	for _, ch := range c.Checks {
-		if !bytes.Equal(checkSum(data, ch.Key, ch.List), ch.Sum) {
+		if !bytes.Equal(checkSum(st, ch.Key, ch.List), ch.Sum) {
 			return errConflict
 		}
 	}
 	for _, o := range c.Ops {
-		var err error
 		if o.Delete {
-			err = data.Delete([]byte(o.Key))
+			l.data[o.Key] = layerValue{del: true}
 		} else {
 			v := o.Value
 			if v == nil {
 				v = []byte{}
 			}
-			err = data.Put([]byte(o.Key), v)
+			l.data[o.Key] = layerValue{v: v}
 		}
-		if err != nil {
-			return fmt.Errorf("storage/raft: apply %q: %w", o.Key, err)
-		}
+		l.ops++
 	}
 	if c.HA != nil {
 		raw, _ := json.Marshal(c.HA)
-		if err := meta.Put(haKey, raw); err != nil {
-			return err
-		}
+		l.setMeta(haKey, raw)
 	}
 	if c.Autopilot != nil {
 		raw, _ := json.Marshal(c.Autopilot)
-		if err := meta.Put(autopilotKey, raw); err != nil {
-			return err
-		}
+		l.setMeta(autopilotKey, raw)
 	}
 	if note {
 		for _, o := range c.Ops {
@@ -280,18 +489,26 @@ func applyCommand(data, meta *bbolt.Bucket, c *command, note bool, keys *[]strin
 	return nil
 }
 
+func (l *layer) setMeta(key, v []byte) {
+	if l.meta == nil {
+		l.meta = map[string][]byte{}
+	}
+	l.meta[string(key)] = v
+	l.ops++
+}
+
 // checkSum is what a check compares: the hash of the value under key (nil
 // when absent), or of the names listed under key as a prefix.
-func checkSum(data *bbolt.Bucket, key string, list bool) []byte {
+func checkSum(st *state, key string, list bool) []byte {
 	if list {
 		h := sha256.New()
-		for _, n := range listing.List(data, key) {
+		for _, n := range st.list(key) {
 			h.Write([]byte(n))
 			h.Write([]byte{0})
 		}
 		return h.Sum(nil)
 	}
-	v := data.Get([]byte(key))
+	v := st.get(key)
 	if v == nil {
 		return nil
 	}
@@ -299,9 +516,11 @@ func checkSum(data *bbolt.Bucket, key string, list bool) []byte {
 	return s[:]
 }
 
-// Snapshot implements raft.FSM: a read transaction pins the current state,
-// and Persist streams the whole bolt file from it.
+// Snapshot implements raft.FSM: it commits the layers (Raft calls it
+// between batches, so that is everything applied), then a read transaction
+// pins the state, and Persist streams the whole bolt file from it.
 func (f *fsm) Snapshot() (hraft.FSMSnapshot, error) {
+	f.flush()
 	f.mu.RLock()
 	tx, err := f.db.Begin(false)
 	if err != nil {
@@ -360,11 +579,19 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("storage/raft: snapshot is not a state file: %w", err)
 	}
 	_ = probe.Close()
+	// The snapshot replaces what the layers hold too. Raft restores
+	// between batches, so no layer is published meanwhile; readers are
+	// held off until the new file is open.
+	f.flushMu.Lock()
+	defer f.flushMu.Unlock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.db.Close(); err != nil {
 		return err
 	}
+	f.layersMu.Lock()
+	f.layers.Store(&[]*layer{})
+	f.layersMu.Unlock()
 	if notify := f.changed.Load(); notify != nil {
 		(*notify)(nil) // before open publishes the snapshot's index
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	hraft "github.com/hashicorp/raft"
-	"go.etcd.io/bbolt"
 
 	"github.com/tresorhq/tresor/internal/storage"
 )
@@ -179,7 +178,7 @@ func TestApplyGroupEntry(t *testing.T) {
 		t.Fatalf("changes = %q", changed)
 	}
 	var a []byte
-	_ = f.view(func(tx *bbolt.Tx) error { a = append(a, tx.Bucket(dataBucket).Get([]byte("a"))...); return nil })
+	_ = f.read(func(st *state) error { a = append(a, st.get("a")...); return nil })
 	if string(a) != "1" {
 		t.Fatalf("a = %q, want the first write", a)
 	}

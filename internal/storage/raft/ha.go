@@ -7,7 +7,6 @@ import (
 	"time"
 
 	hraft "github.com/hashicorp/raft"
-	"go.etcd.io/bbolt"
 
 	"github.com/tresorhq/tresor/internal/storage"
 )
@@ -161,8 +160,8 @@ func (l *lock) Value(context.Context) (bool, string, error) {
 		return false, "", nil
 	}
 	var v haValue
-	err := l.s.fsm.view(func(tx *bbolt.Tx) error {
-		raw := tx.Bucket(metaBucket).Get(haKey)
+	err := l.s.fsm.read(func(st *state) error {
+		raw := st.getMeta(haKey)
 		if raw == nil {
 			return nil
 		}

@@ -17,8 +17,11 @@
 // happens twice: concurrent writes share log entries (group.go: one entry
 // of ours in flight at a time, the writes that arrive meanwhile go together
 // in the next), and Raft gathers waiting entries into one log append (one
-// fsync) of up to MaxAppendEntries; the state machine applies each
-// committed batch in one bbolt transaction (ApplyBatch). Update is
+// fsync) of up to MaxAppendEntries. The state machine applies each
+// committed batch to a layer in memory, readable at once, and commits the
+// layers to fsm.db every 50 ms in one bbolt transaction: the log is the
+// durable record, fsm.db stores the index it covers, and after a crash
+// Raft applies the entries above it again (fsm.go). Update is
 // optimistic: fn runs against the local state, and the log entry carries a
 // hash of everything fn read; the state machine applies the writes only if
 // those reads are unchanged, else Update runs fn again. Only the leader accepts writes (ErrNotLeader elsewhere).
@@ -488,8 +491,8 @@ func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
 		return nil, err
 	}
 	var out *storage.Entry
-	err := s.fsm.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(dataBucket).Get([]byte(key))
+	err := s.fsm.read(func(st *state) error {
+		v := st.get(key)
 		if v == nil {
 			return storage.ErrNotFound
 		}
@@ -505,8 +508,8 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	err := s.fsm.view(func(tx *bbolt.Tx) error {
-		out = listing.List(tx.Bucket(dataBucket), prefix)
+	err := s.fsm.read(func(st *state) error {
+		out = st.list(prefix)
 		return nil
 	})
 	return out, err
@@ -539,10 +542,10 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 		}
 		t := &tx{s: s, writes: map[string]*op{}, seen: map[string]bool{}}
 		var fnErr error
-		err := s.fsm.view(func(btx *bbolt.Tx) error {
-			t.data = btx.Bucket(dataBucket)
+		err := s.fsm.read(func(st *state) error {
+			t.st = st
 			fnErr = fn(t)
-			t.data = nil
+			t.st = nil
 			return nil
 		})
 		if err != nil {
@@ -567,11 +570,12 @@ func (s *Store) Update(ctx context.Context, fn func(tx storage.Tx) error) error 
 	return errors.New("storage/raft: transaction kept conflicting with concurrent writes")
 }
 
-// tx is the view fn gets inside Update: reads from a bolt read transaction
-// plus its own pending writes, each first read recorded as a check.
+// tx is the view fn gets inside Update: reads from the state machine's
+// current state plus its own pending writes, each first read recorded as a
+// check.
 type tx struct {
 	s      *Store
-	data   *bbolt.Bucket
+	st     *state
 	writes map[string]*op
 	order  []string
 	seen   map[string]bool
@@ -587,7 +591,7 @@ func (t *tx) note(key string, list bool) {
 		return
 	}
 	t.seen[id] = true
-	t.checks = append(t.checks, check{Key: key, List: list, Sum: checkSum(t.data, key, list)})
+	t.checks = append(t.checks, check{Key: key, List: list, Sum: checkSum(t.st, key, list)})
 }
 
 func (t *tx) Get(_ context.Context, key string) (*storage.Entry, error) {
@@ -597,11 +601,11 @@ func (t *tx) Get(_ context.Context, key string) (*storage.Entry, error) {
 		}
 		return &storage.Entry{Key: key, Value: append([]byte{}, w.Value...)}, nil
 	}
-	if t.data == nil {
+	if t.st == nil {
 		return nil, errors.New("storage/raft: transaction used after Update returned")
 	}
 	t.note(key, false)
-	v := t.data.Get([]byte(key))
+	v := t.st.get(key)
 	if v == nil {
 		return nil, storage.ErrNotFound
 	}
@@ -609,23 +613,34 @@ func (t *tx) Get(_ context.Context, key string) (*storage.Entry, error) {
 }
 
 func (t *tx) List(_ context.Context, prefix string) ([]string, error) {
-	if t.data == nil {
+	if t.st == nil {
 		return nil, errors.New("storage/raft: transaction used after Update returned")
 	}
 	t.note(prefix, true)
-	return listing.ListPending(t.data, prefix, t), nil
+	if len(t.writes) == 0 {
+		return t.st.list(prefix), nil
+	}
+	return listing.ListPending(t.st.data, prefix, t), nil
 }
 
-// Lookup and Each give listing.ListPending the pending writes.
+// Lookup and Each give listing.ListPending the pending writes over the
+// state machine's uncommitted layers.
 func (t *tx) Lookup(key string) (buffered, deleted bool) {
-	w, ok := t.writes[key]
-	return ok, ok && w.Delete
+	if w, ok := t.writes[key]; ok {
+		return true, w.Delete
+	}
+	return t.st.Lookup(key)
 }
 
 func (t *tx) Each(fn func(key string, deleted bool)) {
 	for k, w := range t.writes {
 		fn(k, w.Delete)
 	}
+	t.st.Each(func(k string, deleted bool) {
+		if _, ok := t.writes[k]; !ok {
+			fn(k, deleted)
+		}
+	})
 }
 
 func (t *tx) Put(_ context.Context, e *storage.Entry) error {

@@ -1,0 +1,300 @@
+package raft
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	hraft "github.com/hashicorp/raft"
+	"go.etcd.io/bbolt"
+
+	"github.com/tresorhq/tresor/internal/storage"
+)
+
+// never keeps layers uncommitted until a test flushes them.
+const never = time.Hour
+
+func putEntry(t *testing.T, index uint64, ops ...op) *hraft.Log {
+	t.Helper()
+	data, err := encodeEntry(&command{Ops: ops})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &hraft.Log{Index: index, Type: hraft.LogCommand, Data: data}
+}
+
+func put(k, v string) op { return op{Key: k, Value: []byte(v)} }
+func del(k string) op    { return op{Key: k, Delete: true} }
+
+// committed is what the bolt file itself holds under key.
+func committed(t *testing.T, f *fsm, key string) []byte {
+	t.Helper()
+	var v []byte
+	err := f.db.View(func(tx *bbolt.Tx) error {
+		v = append(v, tx.Bucket(dataBucket).Get([]byte(key))...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func readKey(t *testing.T, f *fsm, key string) []byte {
+	t.Helper()
+	var v []byte
+	if err := f.read(func(st *state) error { v = append(v, st.get(key)...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func listKeys(t *testing.T, f *fsm, prefix string) []string {
+	t.Helper()
+	var out []string
+	if err := f.read(func(st *state) error { out = st.list(prefix); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFSMLayers: an applied batch is readable at once, reaches the bolt
+// file only at a flush, and a flush leaves the state readers see unchanged.
+func TestFSMLayers(t *testing.T) {
+	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("a", "1"), put("b", "1"))})
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 2, put("a", "2"), del("b"))})
+	if got := readKey(t, f, "a"); string(got) != "2" {
+		t.Fatalf("a = %q before the flush", got)
+	}
+	if got := readKey(t, f, "b"); got != nil {
+		t.Fatalf("deleted b = %q", got)
+	}
+	if got := committed(t, f, "a"); got != nil {
+		t.Fatalf("the file holds a = %q before any flush", got)
+	}
+	if i, _ := f.storedIndex(); i != 2 || f.appliedIndex() != 2 {
+		t.Fatalf("indexes = %d, %d", i, f.appliedIndex())
+	}
+	f.flush()
+	if n := len(*f.layers.Load()); n != 0 {
+		t.Fatalf("%d layers after the flush", n)
+	}
+	if got := committed(t, f, "a"); string(got) != "2" {
+		t.Fatalf("the file holds a = %q after the flush", got)
+	}
+	if got := committed(t, f, "b"); got != nil {
+		t.Fatalf("the file holds deleted b = %q", got)
+	}
+	if i, _ := f.storedIndex(); i != 2 {
+		t.Fatalf("stored index after the flush = %d", i)
+	}
+}
+
+// TestFSMFlushesByItself: without a flush call, layers reach the file
+// within the interval.
+func TestFSMFlushesByItself(t *testing.T) {
+	f, err := openFSMEvery(t.TempDir()+"/fsm.db", 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("a", "1"))})
+	for range 500 {
+		if string(committed(t, f, "a")) == "1" && len(*f.layers.Load()) == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("layer not committed 5 s after its batch")
+}
+
+// TestFSMCrashReplay: a crash loses the layers, not the data: the file
+// holds the index it covers, and applying the log again from there (as
+// Raft does after a restart) gives the same state, with the entries the
+// file already holds skipped rather than applied twice.
+func TestFSMCrashReplay(t *testing.T) {
+	path := t.TempDir() + "/fsm.db"
+	f, err := openFSMEvery(path, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	absent := check{Key: "once"}
+	logs := []*hraft.Log{
+		putEntry(t, 1, put("a", "1")),
+		putEntry(t, 2, put("b", "1")),
+	}
+	f.ApplyBatch(logs)
+	f.flush()
+	// Entry 3 succeeds once: applied again over its own result it would
+	// conflict, which must not be mistaken for a refusal the first time.
+	e3, err := encodeEntry(&command{Checks: []check{absent}, Ops: []op{put("once", "x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs = append(logs, &hraft.Log{Index: 3, Type: hraft.LogCommand, Data: e3},
+		putEntry(t, 4, put("a", "4"), del("b")))
+	out := f.ApplyBatch(logs[2:])
+	if out[0] != nil {
+		t.Fatalf("entry 3 answered %v", out[0])
+	}
+	// Crash: the layers of entries 3 and 4 are never committed.
+	f.quitOnce.Do(func() { close(f.quit) })
+	f.flusher.Wait()
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	g, err := openFSMEvery(path, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	if g.appliedIndex() != 2 {
+		t.Fatalf("index after the crash = %d, want the flushed 2", g.appliedIndex())
+	}
+	if got := readKey(t, g, "a"); string(got) != "1" {
+		t.Fatalf("a after the crash = %q", got)
+	}
+	// Raft applies everything above its last snapshot again.
+	out = g.ApplyBatch(logs)
+	if out[2] != nil {
+		t.Fatalf("entry 3 replayed answered %v", out[2])
+	}
+	want := map[string]string{"a": "4", "b": "", "once": "x"}
+	for k, v := range want {
+		if got := readKey(t, g, k); string(got) != v {
+			t.Fatalf("%s after the replay = %q, want %q", k, got, v)
+		}
+	}
+	if g.appliedIndex() != 4 {
+		t.Fatalf("index after the replay = %d", g.appliedIndex())
+	}
+}
+
+// TestFSMListAcrossLayers: a listing merges the file with every layer, the
+// newest write of a key winning, and an Update's own writes on top.
+func TestFSMListAcrossLayers(t *testing.T) {
+	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("p/a", "1"), put("p/b", "1"), put("p/d/x", "1"))})
+	f.flush()
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 2, del("p/a"), put("p/c", "1"), put("p/e/y", "1"))})
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 3, put("p/a", "3"), del("p/c"), del("p/d/x"))})
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 4, del("p/b"))})
+	if got, want := listKeys(t, f, "p/"), []string{"a", "e/"}; !slices.Equal(got, want) {
+		t.Fatalf("list = %q, want %q", got, want)
+	}
+
+	s := &Store{fsm: f}
+	tx := &tx{s: s, writes: map[string]*op{}, seen: map[string]bool{}}
+	err = f.read(func(st *state) error {
+		tx.st = st
+		defer func() { tx.st = nil }()
+		_ = tx.Put(context.Background(), &storage.Entry{Key: "p/b", Value: []byte("tx")})
+		_ = tx.Delete(context.Background(), "p/a")
+		got, err := tx.List(context.Background(), "p/")
+		if err != nil {
+			return err
+		}
+		if want := []string{"b", "e/"}; !slices.Equal(got, want) {
+			t.Errorf("list in a transaction = %q, want %q", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same after the layers are committed.
+	f.flush()
+	if got, want := listKeys(t, f, "p/"), []string{"a", "e/"}; !slices.Equal(got, want) {
+		t.Fatalf("list after the flush = %q, want %q", got, want)
+	}
+}
+
+// TestFSMChecksSeeLayers: a check-and-set is judged against the newest
+// state, committed or not, including earlier commands of its own batch.
+func TestFSMChecksSeeLayers(t *testing.T) {
+	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("k", "1"))})
+	var sum []byte
+	_ = f.read(func(st *state) error { sum = checkSum(st, "k", false); return nil })
+	cas := func(index uint64, v string) *hraft.Log {
+		data, err := encodeEntry(&command{Checks: []check{{Key: "k", Sum: sum}}, Ops: []op{put("k", v)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &hraft.Log{Index: index, Type: hraft.LogCommand, Data: data}
+	}
+	out := f.ApplyBatch([]*hraft.Log{cas(2, "2"), cas(3, "3")})
+	if out[0] != nil || !errors.Is(out[1].(error), errConflict) {
+		t.Fatalf("answers = %v, %v", out[0], out[1])
+	}
+	out = f.ApplyBatch([]*hraft.Log{cas(4, "4")})
+	if !errors.Is(out[0].(error), errConflict) {
+		t.Fatalf("a check against an older layer answered %v", out[0])
+	}
+	if got := readKey(t, f, "k"); string(got) != "2" {
+		t.Fatalf("k = %q", got)
+	}
+}
+
+// memSink collects a snapshot.
+type memSink struct{ bytes.Buffer }
+
+func (*memSink) ID() string              { return "mem" }
+func (*memSink) Cancel() error           { return nil }
+func (*memSink) Close() error            { return nil }
+func (s *memSink) Reader() io.ReadCloser { return io.NopCloser(bytes.NewReader(s.Bytes())) }
+
+// TestFSMSnapshotRestore: a snapshot holds every applied batch, committed
+// or not, and restoring one replaces the layers as well as the file.
+func TestFSMSnapshotRestore(t *testing.T) {
+	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("a", "1"))})
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 2, put("a", "2"), put("b", "2"))})
+	if err := f.Restore(sink.Reader()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(*f.layers.Load()); n != 0 {
+		t.Fatalf("%d layers survived the restore", n)
+	}
+	if got := readKey(t, f, "a"); string(got) != "1" {
+		t.Fatalf("a after the restore = %q", got)
+	}
+	if got := readKey(t, f, "b"); got != nil {
+		t.Fatalf("b after the restore = %q", got)
+	}
+	if f.appliedIndex() != 1 {
+		t.Fatalf("index after the restore = %d", f.appliedIndex())
+	}
+}
