@@ -13,6 +13,7 @@ import (
 	"github.com/tresorhq/tresor/internal/logical"
 	"github.com/tresorhq/tresor/internal/mount"
 	"github.com/tresorhq/tresor/internal/parse"
+	"github.com/tresorhq/tresor/internal/storage"
 	"github.com/tresorhq/tresor/internal/token"
 )
 
@@ -103,7 +104,7 @@ func (c *Core) Handle(ctx context.Context, req *logical.Request) (*logical.Respo
 	breq.Unauthenticated = unauth
 	if breq.Operation == logical.UpdateOperation {
 		if ec, ok := entry.Backend.(logical.ExistenceChecker); ok {
-			checked, exists, err := ec.ExistenceCheck(ctx, &breq)
+			checked, exists, err := ec.ExistenceCheck(storage.WithWriteIntent(ctx), &breq)
 			if err != nil {
 				return nil, c.refuse(ctx, in, err)
 			}

@@ -34,9 +34,12 @@
 // HA lock runs a Raft barrier before reporting leadership). A deposed leader
 // cannot complete that round, so it cannot serve a stale value. Concurrent
 // reads share one round. We chose this over a leader lease because it does
-// not depend on bounded clock drift. On a follower, reads return the local
-// applied state, which may lag: callers bound it with WaitIndex (standby
-// reads with X-Vault-Index).
+// not depend on bounded clock drift. Reads that only pick the capability a
+// write needs (the ACL existence check, marked with storage.WithWriteIntent)
+// skip the round: the write they precede commits only through this
+// leader's log, so a deposed leader fails it. On a follower, reads return
+// the local applied state, which may lag: callers bound it with WaitIndex
+// (standby reads with X-Vault-Index).
 //
 // HA: the Store is a storage.HABackend; the lock is held by the Raft leader.
 package raft
@@ -166,6 +169,8 @@ type Store struct {
 	// reads shares read-index rounds (VerifyLeader) among concurrent
 	// reads (see the package doc).
 	reads coalesce.Fresh[struct{}]
+	// rounds counts the VerifyLeader rounds reads started.
+	rounds atomic.Uint64
 	// heldTerm is the Raft term in which this node holds the HA lock
 	// (claimed after a barrier in that term); 0 when it does not.
 	heldTerm atomic.Uint64
@@ -455,7 +460,8 @@ func (s *Store) beforeRead(ctx context.Context) error {
 }
 
 // readCheck is beforeRead for a node that holds the HA lock in term held
-// (0: it does not).
+// (0: it does not). Reads marked with storage.WithWriteIntent skip the
+// VerifyLeader round (see there).
 func (s *Store) readCheck(ctx context.Context, held uint64) error {
 	r := s.raft()
 	if r == nil || r.State() != hraft.Leader {
@@ -464,8 +470,10 @@ func (s *Store) readCheck(ctx context.Context, held uint64) error {
 		}
 		return nil
 	}
-	if err := s.verifyLeader(ctx, r); err != nil {
-		return err
+	if !storage.WriteIntent(ctx) {
+		if err := s.verifyLeader(ctx, r); err != nil {
+			return err
+		}
 	}
 	// In the term the lock was claimed in, the barrier has applied every
 	// entry of earlier terms, and this leader applies its own before
@@ -478,7 +486,10 @@ func (s *Store) readCheck(ctx context.Context, held uint64) error {
 
 // verifyLeader waits for a VerifyLeader round that started after the call.
 func (s *Store) verifyLeader(ctx context.Context, r *hraft.Raft) error {
-	_, err := s.reads.Do(ctx, func() (struct{}, error) { return struct{}{}, r.VerifyLeader().Error() })
+	_, err := s.reads.Do(ctx, func() (struct{}, error) {
+		s.rounds.Add(1)
+		return struct{}{}, r.VerifyLeader().Error()
+	})
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("%w: %w", ErrNotLeader, err)
 	}

@@ -402,3 +402,38 @@ func TestReadIndexAndChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteIntentReadsSkipTheRound: on the leader, a read marked with
+// storage.WithWriteIntent (the existence check before a write) answers from
+// the local state without a VerifyLeader round; an ordinary read runs one.
+func TestWriteIntentReadsSkipTheRound(t *testing.T) {
+	nodes := cluster(t, 3)
+	leader := leaderOf(t, nodes)
+	lk, _ := leader.HALock("core/lock", "v")
+	if _, err := lk.Lock(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.Put(ctxT(t), &storage.Entry{Key: "wi/a", Value: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	before := leader.rounds.Load()
+	ctx := storage.WithWriteIntent(ctxT(t))
+	for range 3 {
+		e, err := leader.Get(ctx, "wi/a")
+		if err != nil || string(e.Value) != "1" {
+			t.Fatalf("write-intent get = %v, %v", e, err)
+		}
+		if _, err := leader.List(ctx, "wi/"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := leader.rounds.Load() - before; n != 0 {
+		t.Fatalf("write-intent reads ran %d rounds", n)
+	}
+	if _, err := leader.Get(ctxT(t), "wi/a"); err != nil {
+		t.Fatal(err)
+	}
+	if leader.rounds.Load() == before {
+		t.Fatal("an ordinary read ran no round")
+	}
+}
