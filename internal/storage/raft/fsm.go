@@ -69,12 +69,12 @@ type haValue struct {
 // fsm is the replicated state machine. Committed log entries are applied,
 // in log order, to layers in memory: one layer per batch, readable at once.
 // A flusher commits the layers to a bolt file at most every flushInterval
-// (one bbolt transaction, four fsyncs, for every batch of that time instead
-// of for each), and drops them once committed. The Raft log is the durable
-// record: Apply returns once the entry is in a quorum's logs, and the bolt
-// file stores the index it covers, so after a crash the entries above it
-// are applied again from the log. Snapshots flush first, so the log is
-// never compacted past what the file holds.
+// (one bbolt transaction and its two fsyncs for all the batches of that
+// time, instead of for each), and drops them once committed. The Raft log
+// is the durable record: an entry is applied only once a quorum holds it,
+// and the bolt file stores the index it covers, so after a crash the
+// entries above it are applied again from the log. Snapshots flush first,
+// so the log is never compacted past what the file holds.
 type fsm struct {
 	path string
 
