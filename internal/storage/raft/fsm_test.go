@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -296,5 +297,66 @@ func TestFSMSnapshotRestore(t *testing.T) {
 	}
 	if f.appliedIndex() != 1 {
 		t.Fatalf("index after the restore = %d", f.appliedIndex())
+	}
+}
+
+// TestFSMReadsNeverGoBack: readers racing with batches and flushes never
+// see a key's value go back to an older one, nor a listing lose a key
+// once it appeared (a flush commits its layers before it drops them).
+func TestFSMReadsNeverGoBack(t *testing.T) {
+	f, err := openFSMEvery(t.TempDir()+"/fsm.db", time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	const batches = 400
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			last, listed := -1, 0
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				var v []byte
+				var names []string
+				_ = f.read(func(st *state) error {
+					v = append(v, st.get("k")...)
+					names = st.list("n/")
+					return nil
+				})
+				n := -1
+				if v != nil {
+					n = int(v[0])<<8 | int(v[1])
+				}
+				if n < last || len(names) < listed {
+					errs <- fmt.Errorf("read went back: value %d after %d, %d names after %d", n, last, len(names), listed)
+					return
+				}
+				last, listed = n, len(names)
+			}
+		}()
+	}
+	for i := range batches {
+		f.ApplyBatch([]*hraft.Log{putEntry(t, uint64(i+1),
+			op{Key: "k", Value: []byte{byte(i >> 8), byte(i)}},
+			put(fmt.Sprintf("n/%04d", i), "x"))})
+		if i%50 == 0 {
+			f.flush()
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.flush()
+	if got := listKeys(t, f, "n/"); len(got) != batches {
+		t.Fatalf("%d names after every flush, want %d", len(got), batches)
 	}
 }
