@@ -28,6 +28,18 @@ func putEntry(t *testing.T, index uint64, ops ...op) *hraft.Log {
 	return &hraft.Log{Index: index, Type: hraft.LogCommand, Data: data}
 }
 
+// newFSM opens a state machine in a temporary directory, closed at the end
+// of the test.
+func newFSM(t *testing.T, interval time.Duration) *fsm {
+	t.Helper()
+	f, err := openFSMEvery(t.TempDir()+"/fsm.db", interval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.close() })
+	return f
+}
+
 func put(k, v string) op { return op{Key: k, Value: []byte(v)} }
 func del(k string) op    { return op{Key: k, Delete: true} }
 
@@ -66,11 +78,7 @@ func listKeys(t *testing.T, f *fsm, prefix string) []string {
 // TestFSMLayers: an applied batch is readable at once, reaches the bolt
 // file only at a flush, and a flush leaves the state readers see unchanged.
 func TestFSMLayers(t *testing.T) {
-	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
+	f := newFSM(t, never)
 	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("a", "1"), put("b", "1"))})
 	f.ApplyBatch([]*hraft.Log{putEntry(t, 2, put("a", "2"), del("b"))})
 	if got := readKey(t, f, "a"); string(got) != "2" {
@@ -103,11 +111,7 @@ func TestFSMLayers(t *testing.T) {
 // TestFSMFlushesByItself: without a flush call, layers reach the file
 // within the interval.
 func TestFSMFlushesByItself(t *testing.T) {
-	f, err := openFSMEvery(t.TempDir()+"/fsm.db", 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
+	f := newFSM(t, 10*time.Millisecond)
 	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("a", "1"))})
 	for range 500 {
 		if string(committed(t, f, "a")) == "1" && len(*f.layers.Load()) == 0 {
@@ -184,11 +188,7 @@ func TestFSMCrashReplay(t *testing.T) {
 // TestFSMListAcrossLayers: a listing merges the file with every layer, the
 // newest write of a key winning, and an Update's own writes on top.
 func TestFSMListAcrossLayers(t *testing.T) {
-	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
+	f := newFSM(t, never)
 	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("p/a", "1"), put("p/b", "1"), put("p/d/x", "1"))})
 	f.flush()
 	f.ApplyBatch([]*hraft.Log{putEntry(t, 2, del("p/a"), put("p/c", "1"), put("p/e/y", "1"))})
@@ -200,7 +200,7 @@ func TestFSMListAcrossLayers(t *testing.T) {
 
 	s := &Store{fsm: f}
 	tx := &tx{s: s, writes: map[string]*op{}, seen: map[string]bool{}}
-	err = f.read(func(st *state) error {
+	err := f.read(func(st *state) error {
 		tx.st = st
 		defer func() { tx.st = nil }()
 		_ = tx.Put(context.Background(), &storage.Entry{Key: "p/b", Value: []byte("tx")})
@@ -227,11 +227,7 @@ func TestFSMListAcrossLayers(t *testing.T) {
 // TestFSMChecksSeeLayers: a check-and-set is judged against the newest
 // state, committed or not, including earlier commands of its own batch.
 func TestFSMChecksSeeLayers(t *testing.T) {
-	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
+	f := newFSM(t, never)
 	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("k", "1"))})
 	var sum []byte
 	_ = f.read(func(st *state) error { sum = checkSum(st, "k", false); return nil })
@@ -266,11 +262,7 @@ func (s *memSink) Reader() io.ReadCloser { return io.NopCloser(bytes.NewReader(s
 // TestFSMSnapshotRestore: a snapshot holds every applied batch, committed
 // or not, and restoring one replaces the layers as well as the file.
 func TestFSMSnapshotRestore(t *testing.T) {
-	f, err := openFSMEvery(t.TempDir()+"/fsm.db", never)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
+	f := newFSM(t, never)
 	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, put("a", "1"))})
 	snap, err := f.Snapshot()
 	if err != nil {
@@ -304,11 +296,7 @@ func TestFSMSnapshotRestore(t *testing.T) {
 // see a key's value go back to an older one, nor a listing lose a key
 // once it appeared (a flush commits its layers before it drops them).
 func TestFSMReadsNeverGoBack(t *testing.T) {
-	f, err := openFSMEvery(t.TempDir()+"/fsm.db", time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.close()
+	f := newFSM(t, time.Millisecond)
 	const batches = 400
 	done := make(chan struct{})
 	errs := make(chan error, 4)
