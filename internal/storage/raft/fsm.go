@@ -260,9 +260,6 @@ func (st *state) index() uint64 {
 }
 
 func (st *state) list(prefix string) []string {
-	if len(st.layers) == 0 {
-		return listing.List(st.data, prefix)
-	}
 	return listing.ListPending(st.data, prefix, st)
 }
 

@@ -628,9 +628,6 @@ func (t *tx) List(_ context.Context, prefix string) ([]string, error) {
 		return nil, errors.New("storage/raft: transaction used after Update returned")
 	}
 	t.note(prefix, true)
-	if len(t.writes) == 0 {
-		return t.st.list(prefix), nil
-	}
 	return listing.ListPending(t.st.data, prefix, t), nil
 }
 
