@@ -24,7 +24,8 @@
 // Raft applies the entries above it again (fsm.go). Update is
 // optimistic: fn runs against the local state, and the log entry carries a
 // hash of everything fn read; the state machine applies the writes only if
-// those reads are unchanged, else Update runs fn again. Only the leader accepts writes (ErrNotLeader elsewhere).
+// those reads are unchanged, else Update runs fn again. Only the leader
+// accepts writes (ErrNotLeader elsewhere).
 //
 // Reads. On the leader, Get and List are linearizable by the read-index
 // method: a read waits for a VerifyLeader round (a heartbeat acknowledged by
