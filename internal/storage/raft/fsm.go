@@ -111,18 +111,33 @@ type fsm struct {
 
 // flushInterval bounds how long applied entries stay uncommitted to the
 // state file, and so how much of the log a restart applies again; a flush
-// starts sooner once layers hold flushOps writes.
+// starts sooner once layers hold flushOps writes. A commit costs little
+// per key but much per page it rewrites, and a second of writes rewrites
+// few more pages than a twentieth: applying and committing a KV write
+// (three keys among 11,000) took about 16 µs of CPU with a commit every
+// second against 32 µs with one every 50 ms (BenchmarkFSMApplyFlush), and
+// three-node writes ran 1.21× faster (four interleaved pairs).
 const (
-	flushInterval = 50 * time.Millisecond
+	flushInterval = time.Second
 	flushOps      = 16384
 )
 
-// layer is one applied batch not yet committed to the bolt file.
+// Layers are merged so that a read searches few maps: once mergeAt batch
+// layers are newer than the newest merged layer, the flusher merges them
+// into one, and once there are maxMerged merged layers, it merges those.
+const (
+	mergeAt   = 8
+	maxMerged = 8
+)
+
+// layer is one applied batch not yet committed to the bolt file, or
+// (merged) several consecutive ones.
 type layer struct {
-	data  map[string]layerValue
-	meta  map[string][]byte
-	index uint64 // the last entry the batch applied
-	ops   int    // writes it holds, counting rewrites of a key
+	data   map[string]layerValue
+	meta   map[string][]byte
+	index  uint64 // the last entry the layer applied
+	ops    int    // writes it holds, counting rewrites of a key
+	merged bool
 }
 
 type layerValue struct {
@@ -380,6 +395,7 @@ func (f *fsm) flushLoop() {
 				due = timer.C
 			}
 			if pendingOps(*f.layers.Load()) < flushOps {
+				f.merge()
 				continue
 			}
 			timer.Stop()
@@ -388,6 +404,60 @@ func (f *fsm) flushLoop() {
 		due = nil
 		f.flush()
 	}
+}
+
+// merge replaces runs of layers with one layer of the same content, as
+// the constants above say. Readers holding the old slice keep reading the
+// old layers, which hold the same writes.
+func (f *fsm) merge() {
+	f.flushMu.Lock() // a flush or a restore would drop the layers read here
+	defer f.flushMu.Unlock()
+	old := *f.layers.Load()
+	fresh := 0
+	for fresh < len(old) && !old[fresh].merged {
+		fresh++
+	}
+	if fresh < mergeAt {
+		return
+	}
+	end := fresh
+	if len(old)-fresh+1 > maxMerged {
+		end = len(old)
+	}
+	m := mergeLayers(old[:end])
+	f.layersMu.Lock()
+	defer f.layersMu.Unlock()
+	// Only ApplyBatch changed the slice since: it puts new layers in front.
+	cur := *f.layers.Load()
+	front := len(cur) - len(old)
+	next := make([]*layer, 0, front+1+len(old)-end)
+	next = append(next, cur[:front]...)
+	next = append(next, m)
+	next = append(next, old[end:]...)
+	f.layers.Store(&next)
+}
+
+// mergeLayers is one layer holding what ls (newest first) hold together.
+func mergeLayers(ls []*layer) *layer {
+	n := 0
+	for _, l := range ls {
+		n += len(l.data)
+	}
+	m := &layer{data: make(map[string]layerValue, n), index: ls[0].index, merged: true}
+	for i := len(ls) - 1; i >= 0; i-- {
+		l := ls[i]
+		for k, v := range l.data {
+			m.data[k] = v
+		}
+		for k, v := range l.meta {
+			if m.meta == nil {
+				m.meta = map[string][]byte{}
+			}
+			m.meta[k] = v
+		}
+		m.ops += l.ops
+	}
+	return m
 }
 
 func pendingOps(layers []*layer) int {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -221,6 +222,79 @@ func TestFSMListAcrossLayers(t *testing.T) {
 	f.flush()
 	if got, want := listKeys(t, f, "p/"), []string{"a", "e/"}; !slices.Equal(got, want) {
 		t.Fatalf("list after the flush = %q, want %q", got, want)
+	}
+}
+
+// TestFSMMergedLayersKeepState: merging layers changes nothing readers
+// see (values, deletions, listings, the index, HA metadata), keeps their
+// number bounded, and a flush of merged layers commits the newest values.
+func TestFSMMergedLayersKeepState(t *testing.T) {
+	f := newFSM(t, never)
+	rng := rand.New(rand.NewPCG(3, 4))
+	model := map[string]string{}
+	check := func(when string) {
+		t.Helper()
+		var want []string
+		for i := range 12 {
+			k := fmt.Sprintf("p/%02d", i)
+			v, ok := model[k]
+			if ok {
+				want = append(want, k[2:])
+			}
+			if got := readKey(t, f, k); (got != nil) != ok || string(got) != v {
+				t.Fatalf("%s: %s = %q, want %q", when, k, got, v)
+			}
+		}
+		if got := listKeys(t, f, "p/"); !slices.Equal(got, want) {
+			t.Fatalf("%s: list = %q, want %q", when, got, want)
+		}
+	}
+	const batches = 60
+	for i := 1; i <= batches; i++ {
+		var ops []op
+		for range 1 + rng.IntN(3) {
+			k := fmt.Sprintf("p/%02d", rng.IntN(12))
+			if rng.IntN(3) == 0 {
+				ops = append(ops, del(k))
+				delete(model, k)
+			} else {
+				v := fmt.Sprint(i)
+				ops = append(ops, put(k, v))
+				model[k] = v
+			}
+		}
+		data, err := encodeEntry(&command{Ops: ops, HA: &haValue{NodeID: "n", Value: fmt.Sprint(i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ApplyBatch([]*hraft.Log{{Index: uint64(i), Type: hraft.LogCommand, Data: data}})
+		f.merge() // as the flusher does after each batch; it may have already
+		check(fmt.Sprintf("after batch %d", i))
+		if n := len(*f.layers.Load()); n > mergeAt+maxMerged {
+			t.Fatalf("after batch %d: %d layers", i, n)
+		}
+	}
+	layers := *f.layers.Load()
+	if merged := slices.IndexFunc(layers, func(l *layer) bool { return l.merged }); merged < 0 {
+		t.Fatalf("no merged layer among %d", len(layers))
+	}
+	var ha []byte
+	_ = f.read(func(st *state) error {
+		if i := st.index(); i != batches {
+			t.Errorf("index = %d, want %d", i, batches)
+		}
+		ha = st.getMeta(haKey)
+		return nil
+	})
+	if want := fmt.Sprintf(`{"n":"n","v":"%d"}`, batches); string(ha) != want {
+		t.Fatalf("HA metadata = %s, want %s", ha, want)
+	}
+	f.flush()
+	check("after the flush")
+	for k, v := range model {
+		if got := committed(t, f, k); string(got) != v {
+			t.Fatalf("the file holds %s = %q, want %q", k, got, v)
+		}
 	}
 }
 
