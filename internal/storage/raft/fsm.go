@@ -111,15 +111,17 @@ type fsm struct {
 
 // flushInterval bounds how long applied entries stay uncommitted to the
 // state file, and so how much of the log a restart applies again; a flush
-// starts sooner once layers hold flushOps writes. A commit costs little
-// per key but much per page it rewrites, and a second of writes rewrites
-// few more pages than a twentieth: applying and committing a KV write
-// (three keys among 11,000) took about 16 µs of CPU with a commit every
-// second against 32 µs with one every 50 ms (BenchmarkFSMApplyFlush), and
-// three-node writes ran 1.21× faster (four interleaved pairs).
+// starts sooner once layers hold flushOps writes or flushBytes of keys and
+// values, which bounds their memory. A commit costs little per key but
+// much per page it rewrites, and a second of writes rewrites few more
+// pages than a twentieth: applying and committing a KV write (three keys
+// among 11,000) took about 16 µs of CPU with a commit every second against
+// 32 µs with one every 50 ms (BenchmarkFSMApplyFlush), and three-node
+// writes ran 1.21× faster (four interleaved pairs).
 const (
 	flushInterval = time.Second
 	flushOps      = 16384
+	flushBytes    = 16 << 20
 )
 
 // Layers are merged so that a read searches few maps: once mergeAt batch
@@ -137,6 +139,7 @@ type layer struct {
 	meta   map[string][]byte
 	index  uint64 // the last entry the layer applied
 	ops    int    // writes it holds, counting rewrites of a key
+	bytes  int    // their keys' and values' lengths
 	merged bool
 }
 
@@ -373,7 +376,7 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 }
 
 // flushLoop commits layers: a flushInterval after the first layer since
-// the last commit, or sooner once they hold flushOps writes.
+// the last commit, or sooner once they hold flushOps writes or flushBytes.
 func (f *fsm) flushLoop() {
 	defer f.flusher.Done()
 	var timer *time.Timer
@@ -394,7 +397,7 @@ func (f *fsm) flushLoop() {
 				}
 				due = timer.C
 			}
-			if pendingOps(*f.layers.Load()) < flushOps {
+			if ops, size := pendingSize(*f.layers.Load()); ops < flushOps && size < flushBytes {
 				f.merge()
 				continue
 			}
@@ -456,16 +459,17 @@ func mergeLayers(ls []*layer) *layer {
 			m.meta[k] = v
 		}
 		m.ops += l.ops
+		m.bytes += l.bytes
 	}
 	return m
 }
 
-func pendingOps(layers []*layer) int {
-	n := 0
+func pendingSize(layers []*layer) (ops, bytes int) {
 	for _, l := range layers {
-		n += l.ops
+		ops += l.ops
+		bytes += l.bytes
 	}
-	return n
+	return ops, bytes
 }
 
 // flush commits every published layer to the state file, oldest first, in
@@ -539,6 +543,7 @@ func applyCommand(st *state, l *layer, c *command, note bool, keys *[]string) er
 			l.data[o.Key] = layerValue{v: v}
 		}
 		l.ops++
+		l.bytes += len(o.Key) + len(o.Value)
 	}
 	if c.HA != nil {
 		raw, _ := json.Marshal(c.HA)
@@ -562,6 +567,7 @@ func (l *layer) setMeta(key, v []byte) {
 	}
 	l.meta[string(key)] = v
 	l.ops++
+	l.bytes += len(key) + len(v)
 }
 
 // checkSum is what a check compares: the hash of the value under key (nil

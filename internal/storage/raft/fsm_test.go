@@ -123,6 +123,23 @@ func TestFSMFlushesByItself(t *testing.T) {
 	t.Fatal("layer not committed 5 s after its batch")
 }
 
+// TestFSMFlushesLargeLayersEarly: layers holding flushBytes are committed
+// without waiting for the interval, which bounds their memory.
+func TestFSMFlushesLargeLayersEarly(t *testing.T) {
+	f := newFSM(t, never)
+	f.ApplyBatch([]*hraft.Log{putEntry(t, 1, op{Key: "big", Value: make([]byte, flushBytes)})})
+	for range 500 {
+		if len(*f.layers.Load()) == 0 {
+			if got := committed(t, f, "big"); len(got) != flushBytes {
+				t.Fatalf("the file holds %d bytes under big", len(got))
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("16 MiB layer not committed 5 s after its batch")
+}
+
 // TestFSMCrashReplay: a crash loses the layers, not the data: the file
 // holds the index it covers, and applying the log again from there (as
 // Raft does after a restart) gives the same state, with the entries the
