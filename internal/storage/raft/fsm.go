@@ -87,7 +87,7 @@ type fsm struct {
 	// layers, so a reader sees every layer either in db or in its slice.
 	layers   atomic.Pointer[[]*layer]
 	layersMu sync.Mutex // serialises publishing a new slice
-	flushMu  sync.Mutex // one commit of layers at a time
+	flushMu  sync.Mutex // one commit or merge of layers at a time
 	kick     chan struct{}
 	quit     chan struct{}
 	quitOnce sync.Once
