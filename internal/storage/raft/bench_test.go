@@ -89,9 +89,9 @@ func BenchmarkGetParallel32ThreeNodes(b *testing.B) {
 // writes (a metadata and a version key, and past ten versions a delete,
 // among 1,000 secrets), in entries of 16 writes, with a commit of the
 // layers every 6 entries (about 50 ms of a three-node cluster's load) or
-// every 110 (about a second). cpu-ns/write counts the whole process.
+// every 55 (about 500 ms). cpu-ns/write counts the whole process.
 func BenchmarkFSMApplyFlush(b *testing.B) {
-	for _, every := range []int{6, 110} {
+	for _, every := range []int{6, 55} {
 		b.Run(fmt.Sprintf("commit-every-%d", every), func(b *testing.B) {
 			f, err := openFSMEvery(b.TempDir()+"/fsm.db", time.Hour)
 			if err != nil {

@@ -19,7 +19,7 @@
 // in the next), and Raft gathers waiting entries into one log append (one
 // fsync) of up to MaxAppendEntries. The state machine applies each
 // committed batch to a layer in memory, readable at once, and commits the
-// layers to fsm.db every second in one bbolt transaction: the log is the
+// layers to fsm.db every 500 ms in one bbolt transaction: the log is the
 // durable record, fsm.db stores the index it covers, and after a crash
 // Raft applies the entries above it again (fsm.go). Update is
 // optimistic: fn runs against the local state, and the log entry carries a
