@@ -68,9 +68,9 @@ json_string() {
 
 command -v curl >/dev/null || die "curl is required"
 
-log "building tresor"
-(cd "$repo" && go build -o "$tmp/tresor" ./cmd/tresor) || die "build failed"
-(cd "$repo" && go build -ldflags="-s -w" -o "$tmp/tresor-stripped" ./cmd/tresor) || die "stripped build failed"
+log "building tresor (static, as the README builds it)"
+(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/tresor" ./cmd/tresor) || die "build failed"
+(cd "$repo" && CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/tresor-stripped" ./cmd/tresor) || die "stripped build failed"
 bin=$tmp/tresor
 binary_bytes=$(wc -c <"$tmp/tresor-stripped" | tr -d ' ')
 "$bin" bench -h >/dev/null 2>&1 || die "this tresor has no bench command yet"

@@ -28,6 +28,8 @@ func TestMain(m *testing.M) {
 	}
 	tresorBin = filepath.Join(dir, "tresor")
 	build := exec.Command("go", "build", "-o", tresorBin, "github.com/tresorhq/tresor/cmd/tresor")
+	// Static, as the README builds it: these tests run the binary users run.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building tresor:", err)
