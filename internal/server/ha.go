@@ -51,6 +51,10 @@ type cluster struct {
 	// forwarded requests do not each ask the storage (on PostgreSQL, a
 	// query); forgotten when delivering to it fails.
 	leader atomic.Pointer[knownLeader]
+	// lastIndex is the newest X-Vault-Index value made: the writes that
+	// share a log entry, and the reads between two entries, all answer
+	// with the same index.
+	lastIndex atomic.Pointer[encodedIndex]
 
 	joinMu sync.Mutex
 	join   *pendingJoin
@@ -827,7 +831,22 @@ func (w *indexWriter) set() {
 		return
 	}
 	w.done = true
-	w.Header().Set("X-Vault-Index", encodeIndex(w.c.raft.VisibleIndex()))
+	w.Header().Set("X-Vault-Index", w.c.indexValue(w.c.raft.VisibleIndex()))
+}
+
+type encodedIndex struct {
+	index uint64
+	value string
+}
+
+// indexValue is encodeIndex(index), reusing the last value made.
+func (c *cluster) indexValue(index uint64) string {
+	if e := c.lastIndex.Load(); e != nil && e.index == index {
+		return e.value
+	}
+	e := &encodedIndex{index, encodeIndex(index)}
+	c.lastIndex.Store(e)
+	return e.value
 }
 
 func (w *indexWriter) WriteHeader(code int) { w.set(); w.ResponseWriter.WriteHeader(code) }
