@@ -158,17 +158,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	// A secrets server holds little live data: trade a little CPU for a
-	// smaller resident set, unless the operator chose with GOGC. Set a
-	// second after start-up: start-up's heap stays under the default
-	// first goal (4 MB), so it then runs no collection at all, neither
-	// while initialising nor in its first requests. Not on a Raft node:
-	// every write there allocates pages and log entries on each node of
-	// the cluster, and the halved goal cost it about an eighth of its
-	// write throughput for some 6 MB of a resident set near 50 MB (its
-	// bbolt files are mapped).
-	if os.Getenv("GOGC") == "" && (cfg.Storage == nil || cfg.Storage.Type != "raft") {
-		gc := time.AfterFunc(time.Second, func() { debug.SetGCPercent(50) })
+	storageType := ""
+	if cfg.Storage != nil {
+		storageType = cfg.Storage.Type
+	}
+	if pct, after, ok := gcPercentFor(storageType, os.Getenv("GOGC")); ok {
+		gc := time.AfterFunc(after, func() { debug.SetGCPercent(pct) })
 		defer gc.Stop()
 	}
 	errc := make(chan error, 1)
@@ -307,4 +302,30 @@ Development mode must NOT be used in production.
 
 `, stored, addr, base64.StdEncoding.EncodeToString(key), root)
 	return nil
+}
+
+// gcPercentFor is the garbage collector's goal a server sets for its
+// storage type, and after how long; ok is false when the operator chose
+// with GOGC.
+//
+// A secrets server holds little live data: it trades a little CPU for a
+// smaller resident set (50), set a second after start-up, whose heap
+// stays under the default first goal (4 MB) and so runs no collection at
+// all, neither while initialising nor in its first requests. A Raft node
+// is the other way round: every write allocates pages and log entries on
+// each node of the cluster, so collections come often. Its goal is 200,
+// at once: three-node KV writes 1.18x over Go's default of 100 (2,424 vs
+// 2,054 req/s, medians of eleven interleaved runs each) for a peak
+// private memory of 40 MB on the leader and 31 MB on a follower instead
+// of 25 and 22 (OpenBao's leader: 49 MB under the same workload, at a
+// quarter of the rate). 100 had been about 1.14x over 50.
+func gcPercentFor(storageType, gogc string) (percent int, after time.Duration, ok bool) {
+	switch {
+	case gogc != "":
+		return 0, 0, false
+	case storageType == "raft":
+		return 200, 0, true
+	default:
+		return 50, time.Second, true
+	}
 }
