@@ -316,9 +316,9 @@ Development mode must NOT be used in production.
 // each node of the cluster, so collections come often. Its goal is 200,
 // at once: three-node KV writes 1.18x over Go's default of 100 (2,424 vs
 // 2,054 req/s, medians of eleven interleaved runs each) for a peak
-// private memory of 40 MB on the leader and 31 MB on a follower instead
-// of 25 and 22 (OpenBao's leader: 49 MB under the same workload, at a
-// quarter of the rate). 100 had been about 1.14x over 50.
+// private memory of 40-43 MB on the leader and 31-35 MB on a follower
+// instead of 25 and 22 (OpenBao's leader: 49 MB under the same
+// workload, at a quarter of the rate). 100 had been about 1.14x over 50.
 func gcPercentFor(storageType, gogc string) (percent int, after time.Duration, ok bool) {
 	switch {
 	case gogc != "":
