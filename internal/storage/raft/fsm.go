@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -450,14 +451,12 @@ func mergeLayers(ls []*layer) *layer {
 	m := &layer{data: make(map[string]layerValue, n), index: ls[0].index, merged: true}
 	for i := len(ls) - 1; i >= 0; i-- {
 		l := ls[i]
-		for k, v := range l.data {
-			m.data[k] = v
-		}
-		for k, v := range l.meta {
+		maps.Copy(m.data, l.data)
+		if len(l.meta) > 0 {
 			if m.meta == nil {
 				m.meta = map[string][]byte{}
 			}
-			m.meta[k] = v
+			maps.Copy(m.meta, l.meta)
 		}
 		m.ops += l.ops
 		m.bytes += l.bytes
@@ -465,12 +464,12 @@ func mergeLayers(ls []*layer) *layer {
 	return m
 }
 
-func pendingSize(layers []*layer) (ops, bytes int) {
+func pendingSize(layers []*layer) (ops, size int) {
 	for _, l := range layers {
 		ops += l.ops
-		bytes += l.bytes
+		size += l.bytes
 	}
-	return ops, bytes
+	return ops, size
 }
 
 // flush commits every published layer to the state file, oldest first, in
