@@ -200,9 +200,14 @@ var indexMAC = []byte("tresor-x-vault-index")
 // client's RecordState, RequireState and MergeReplicationStates handle it.
 func encodeIndex(index uint64) string {
 	state := fmt.Sprintf("v1:tresor:%d:0", index)
+	return base64.StdEncoding.EncodeToString([]byte(state + ":" + indexTag(state)))
+}
+
+// indexTag is the hex MAC that ends an X-Vault-Index value over its state.
+func indexTag(state string) string {
 	m := hmac.New(sha256.New, indexMAC)
 	m.Write([]byte(state))
-	return base64.StdEncoding.EncodeToString([]byte(state + ":" + hex.EncodeToString(m.Sum(nil))))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // requiredIndex is the highest index among X-Vault-Index values. ok is
@@ -235,8 +240,6 @@ func decodeIndex(v string) (uint64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	m := hmac.New(sha256.New, indexMAC)
-	m.Write([]byte(strings.Join(parts[:4], ":")))
-	want := hex.EncodeToString(m.Sum(nil))
+	want := indexTag(strings.Join(parts[:4], ":"))
 	return i, hmac.Equal([]byte(want), []byte(parts[4]))
 }
